@@ -1,0 +1,20 @@
+#pragma once
+// Each subcommand registers its options on the root app and returns the function that runs it.
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <functional>
+
+namespace pconv::app {
+
+using Run = std::function<int()>;
+
+Run add_inpaint_command(CLI::App& root);
+Run add_info_command(CLI::App& root);
+
+/// The bundled model's path, or an empty path when none ships with this build.
+std::filesystem::path bundled_model_path();
+
+/// The --model value, or the bundled model; throws with a one-line explanation when neither exists.
+std::filesystem::path resolve_model(const std::string& option);
+
+}  // namespace pconv::app

@@ -1,0 +1,68 @@
+// pconv: fill holes in images with the partial-convolution U-Net (Liu et al., ECCV 2018).
+// This file only parses and dispatches; the work is in the library.
+#include <c10/util/Exception.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "pconv/error.h"
+
+namespace fs = std::filesystem;
+
+namespace pconv::app {
+
+fs::path bundled_model_path() {
+  const fs::path name = "pconv.safetensors";
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/pconv/models" / name);
+  candidates.push_back(fs::path(PCONV_INSTALL_DATADIR) / "models" / name);
+  candidates.push_back(fs::path(PCONV_SOURCE_DIR) / "models" / name);
+  for (const auto& c : candidates)
+    if (fs::exists(c, ec)) return c;
+  return {};
+}
+
+fs::path resolve_model(const std::string& option) {
+  if (!option.empty()) return option;
+  const fs::path bundled = bundled_model_path();
+  if (bundled.empty())
+    throw Error("no bundled model is present yet (models/pconv.safetensors); pass --model FILE with a trained model");
+  return bundled;
+}
+
+}  // namespace pconv::app
+
+int main(int argc, char** argv) {
+  CLI::App root{"pconv: fill holes in images with the partial-convolution U-Net (Liu et al., ECCV 2018)"};
+  root.require_subcommand(1);
+  root.set_version_flag("--version", "pconv 0.1.0");
+  std::map<CLI::App*, pconv::app::Run> commands;
+  auto add = [&](pconv::app::Run run) { commands[root.get_subcommands({}).back()] = std::move(run); };
+  add(pconv::app::add_inpaint_command(root));
+  add(pconv::app::add_info_command(root));
+
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = root.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    for (auto& [app, run] : commands)
+      if (app->parsed()) return run();
+  } catch (const pconv::Error& e) {
+    std::cerr << "pconv: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "pconv: error: " << e.what_without_backtrace() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "pconv: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,51 @@
+#pragma once
+// Images and masks as users have them on disk, and their way into and out of the network.
+//
+// Images: 8- or 16-bit, grayscale, BGR or BGRA as OpenCV decodes them, with EXIF orientation
+// applied. Masks on disk follow IOPaint, LaMa and OpenCV: white / non-zero = hole; `invert` reads
+// the paper's convention (white = valid). Inside the library a hole mask is CV_8U, 255 = hole.
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+
+#include "pconv/model_file.h"
+
+namespace pconv {
+
+/// Decodes an image file (jpg, png, webp, bmp, tiff, ...). Throws naming the file when it is
+/// missing, unreadable or not an image.
+cv::Mat load_image(const std::filesystem::path& path);
+
+struct HoleMask {
+  cv::Mat hole;                ///< CV_8U, 255 = hole, 0 = keep
+  double gray_fraction = 0.0;  ///< share of pixels that were neither black nor white before thresholding
+};
+
+/// Thresholds a mask image of any depth and channel count at 127 (of 255): a pixel is a hole when
+/// its brightest colour channel is above it (below it, with `invert`). Alpha is ignored.
+HoleMask binarize_mask(const cv::Mat& raw, bool invert = false);
+
+/// The hole mask of an image's own transparency: alpha at or below 127 (of 255) is a hole.
+cv::Mat alpha_hole_mask(const cv::Mat& image);
+
+/// Encodes by the path's extension and writes atomically. 16-bit images bound for a format that
+/// cannot hold them (JPEG, WebP) are reduced to 8 bits with a warning.
+void save_image(const std::filesystem::path& path, const cv::Mat& image, int jpeg_quality = 95);
+
+/// Whether OpenCV can write an image with this extension (".png").
+bool is_image_extension(const std::string& lower_ext);
+
+/// Any image as float RGB in [0,1], CV_32FC3 (alpha dropped, gray replicated).
+cv::Mat to_rgb_float(const cv::Mat& image);
+
+/// Writes `rgb` (CV_32FC3, [0,1]) into the hole pixels of `image` (the input's own depth and
+/// channels); every other pixel is left untouched.
+void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole);
+
+/// cv::Mat CV_32FC3 RGB [0,1] -> normalised tensor (1,3,H,W), and back.
+torch::Tensor to_network(const cv::Mat& rgb, const Normalization& norm);
+cv::Mat from_network(const torch::Tensor& output, const Normalization& norm);
+
+}  // namespace pconv

@@ -1,0 +1,58 @@
+#pragma once
+// The facade most callers need: load a model once, fill the holes of any image.
+//
+//   pconv::Inpainter inpainter = pconv::Inpainter::from_file("models/pconv.safetensors");
+//   cv::Mat image = pconv::load_image("photo.jpg");
+//   cv::Mat hole = pconv::binarize_mask(pconv::load_image("mask.png")).hole;
+//   cv::Mat filled = inpainter.inpaint(image, hole);
+//
+// The result is the composite: the network's prediction inside the hole, and every other pixel
+// bit-identical to the input, in the input's own depth and channels.
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "pconv/model_file.h"
+#include "pconv/tiling.h"
+
+namespace pconv {
+
+struct InpaintOptions {
+  /// Side of the square the network fills in one pass; larger images are processed in tiles.
+  /// A multiple of the model's size multiple (2^depth).
+  int tile = 512;
+  /// Pixels that neighbouring tiles share, blended with feathered weights. Less than tile / 2.
+  int overlap = 128;
+  /// Make filled pixels opaque (used when the image's own transparency marked the hole).
+  bool opaque_fill = false;
+  /// Called after each tile.
+  TileProgress progress;
+};
+
+class Inpainter {
+ public:
+  Inpainter(Model model, torch::Device device);
+  static Inpainter from_file(const std::filesystem::path& model_path, torch::Device device = torch::kCPU);
+
+  /// Fills the hole (CV_8U, non-zero = hole, same size as the image) of an 8- or 16-bit gray,
+  /// BGR or BGRA image. Throws pconv::Error on a size mismatch or a hole that covers everything;
+  /// an empty hole returns a copy of the input.
+  cv::Mat inpaint(const cv::Mat& image, const cv::Mat& hole, const InpaintOptions& options = {}) const;
+
+  /// One network pass: RGB CV_32FC3 in [0,1] of any size, padded to the network's multiple with
+  /// the padding marked as hole. Returns the raw prediction, RGB CV_32FC3 in [0,1].
+  cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole) const;
+
+  /// Throws pconv::Error when the tile size or overlap does not suit this model.
+  void check(const InpaintOptions& options) const;
+
+  const ModelInfo& info() const { return model_.info; }
+  const torch::Device& device() const { return device_; }
+
+ private:
+  Model model_;
+  torch::Device device_;
+};
+
+}  // namespace pconv

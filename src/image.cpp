@@ -1,0 +1,157 @@
+#include "pconv/image.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pconv/error.h"
+#include "pconv/files.h"
+#include "pconv/log.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+
+namespace {
+bool is_jpeg(const std::vector<uint8_t>& bytes) {
+  return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
+double full_scale(int depth) { return depth == CV_16U ? 65535.0 : 255.0; }
+}  // namespace
+
+cv::Mat load_image(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
+  const std::vector<uint8_t> bytes = read_file(path);
+  if (bytes.empty()) throw Error(path.string() + ": file is empty");
+  // IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; JPEG has no alpha,
+  // so it is decoded with the flags that apply the orientation instead.
+  const int flags = is_jpeg(bytes) ? (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH) : cv::IMREAD_UNCHANGED;
+  cv::Mat image;
+  try {
+    image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data())), flags);
+  } catch (const cv::Exception&) {
+    image.release();
+  }
+  if (image.empty()) throw Error(path.string() + ": not a readable image (corrupt or unsupported format)");
+  if (image.depth() != CV_8U && image.depth() != CV_16U)
+    throw Error(path.string() + ": only 8- and 16-bit images are supported");
+  if (image.channels() == 2) cv::cvtColor(image, image, cv::COLOR_GRAY2BGR);  // not produced by OpenCV, but be safe
+  return image;
+}
+
+HoleMask binarize_mask(const cv::Mat& raw, bool invert) {
+  cv::Mat gray8;
+  {
+    cv::Mat value = raw;
+    if (raw.channels() >= 3) {
+      std::vector<cv::Mat> planes;
+      cv::split(raw, planes);
+      value = cv::max(cv::max(planes[0], planes[1]), planes[2]);
+    }
+    value.convertTo(gray8, CV_8U, 255.0 / full_scale(raw.depth()));
+  }
+  HoleMask mask;
+  const double total = static_cast<double>(gray8.total());
+  const double extremes = cv::countNonZero(gray8 == 0) + cv::countNonZero(gray8 == 255);
+  mask.gray_fraction = total > 0 ? 1.0 - extremes / total : 0.0;
+  mask.hole = invert ? (gray8 <= 127) : (gray8 > 127);
+  return mask;
+}
+
+cv::Mat alpha_hole_mask(const cv::Mat& image) {
+  if (image.channels() != 4) throw Error("image has no alpha channel to use as the mask");
+  cv::Mat alpha, alpha8;
+  cv::extractChannel(image, alpha, 3);
+  alpha.convertTo(alpha8, CV_8U, 255.0 / full_scale(image.depth()));
+  return alpha8 <= 127;
+}
+
+bool is_image_extension(const std::string& ext) {
+  return cv::haveImageWriter("x" + ext);
+}
+
+void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
+  const std::string ext = lower_extension(path);
+  if (ext.empty() || !is_image_extension(ext))
+    throw Error(path.string() + ": cannot tell an image format from the extension '" + ext + "' (use .png, .jpg, ...)");
+  cv::Mat out = image;
+  const bool eight_bit_only = ext == ".jpg" || ext == ".jpeg" || ext == ".webp" || ext == ".bmp";
+  if (image.depth() == CV_16U && eight_bit_only) {
+    log_warning(path.string() + ": " + ext + " holds 8 bits per channel; the 16-bit result is reduced (use .png or .tiff to keep 16 bits)");
+    image.convertTo(out, CV_8U, 1.0 / 257.0);
+  }
+  if (out.channels() == 4 && (ext == ".jpg" || ext == ".jpeg")) {
+    log_warning(path.string() + ": JPEG has no alpha channel; it is dropped (use .png to keep it)");
+    cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
+  }
+  std::vector<int> params;
+  if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
+  std::vector<uint8_t> bytes;
+  bool ok = false;
+  try {
+    ok = cv::imencode(ext, out, bytes, params);
+  } catch (const cv::Exception& e) {
+    ok = false;
+  }
+  if (!ok) throw Error(path.string() + ": cannot encode the image as " + ext);
+  write_file_atomic(path, bytes);
+}
+
+cv::Mat to_rgb_float(const cv::Mat& image) {
+  cv::Mat scaled, rgb;
+  image.convertTo(scaled, CV_32F, 1.0 / full_scale(image.depth()));
+  switch (image.channels()) {
+    case 1: cv::cvtColor(scaled, rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(scaled, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(scaled, rgb, cv::COLOR_BGRA2RGB); break;
+    default: throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
+  }
+  return rgb;
+}
+
+void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
+  CV_Assert(rgb.type() == CV_32FC3 && rgb.size() == image.size() && hole.size() == image.size());
+  cv::Mat color;
+  switch (image.channels()) {
+    case 1: cv::cvtColor(rgb, color, cv::COLOR_RGB2GRAY); break;
+    case 3: cv::cvtColor(rgb, color, cv::COLOR_RGB2BGR); break;
+    case 4: {
+      cv::Mat bgr, alpha;
+      cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+      cv::extractChannel(image, alpha, 3);
+      alpha.convertTo(alpha, CV_32F, 1.0 / full_scale(image.depth()));
+      std::vector<cv::Mat> planes;
+      cv::split(bgr, planes);
+      planes.push_back(alpha);
+      cv::merge(planes, color);
+      break;
+    }
+    default: throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
+  }
+  cv::Mat converted;
+  color.convertTo(converted, image.type(), full_scale(image.depth()));
+  converted.copyTo(image, hole);
+}
+
+torch::Tensor to_network(const cv::Mat& rgb, const Normalization& norm) {
+  CV_Assert(rgb.type() == CV_32FC3);
+  const cv::Mat src = rgb.isContinuous() ? rgb : rgb.clone();
+  // from_blob does not own the Mat's memory: copy into a tensor that does.
+  torch::Tensor out = torch::empty({1, 3, src.rows, src.cols});
+  out[0].copy_(torch::from_blob(src.data, {src.rows, src.cols, 3}, torch::kFloat).permute({2, 0, 1}));
+  const auto mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1});
+  const auto std = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1});
+  return out.sub_(mean).div_(std);
+}
+
+cv::Mat from_network(const torch::Tensor& output, const Normalization& norm) {
+  TORCH_CHECK(output.dim() == 4 && output.size(0) == 1 && output.size(1) == 3, "expected a (1,3,H,W) network output");
+  const auto mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1});
+  const auto std = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1});
+  const torch::Tensor rgb =
+      (output.detach().to(torch::kCPU, torch::kFloat) * std + mean).clamp(0.0, 1.0)[0].permute({1, 2, 0}).contiguous();
+  cv::Mat mat(static_cast<int>(rgb.size(0)), static_cast<int>(rgb.size(1)), CV_32FC3, rgb.data_ptr<float>());
+  return mat.clone();
+}
+
+}  // namespace pconv

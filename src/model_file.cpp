@@ -1,0 +1,123 @@
+#include "pconv/model_file.h"
+
+#include "pconv/error.h"
+#include "pconv/safetensors.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+bool is_window(const std::string& name) {
+  const std::string suffix = ".window";
+  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+ModelInfo parse_info(const std::string& where, const std::map<std::string, std::string>& metadata) {
+  const auto it = metadata.find(kModelMetadataKey);
+  if (it == metadata.end())
+    throw Error(where + ": not a pconv model (no '" + std::string(kModelMetadataKey) + "' metadata)");
+  ModelInfo info;
+  try {
+    const json doc = json::parse(it->second);
+    if (doc.at("format").get<std::string>() != "pconv-model") throw Error(where + ": not a pconv model file");
+    const int version = doc.at("version").get<int>();
+    if (version != kModelFormatVersion)
+      throw Error(where + ": model format version " + std::to_string(version) + " is not supported (expected " +
+                  std::to_string(kModelFormatVersion) + ")");
+    const json& arch = doc.at("architecture");
+    const std::string kind = arch.at("type").get<std::string>();
+    if (kind != "pconv-unet" && kind != "unet")
+      throw Error(where + ": unknown architecture '" + kind + "' (expected pconv-unet or unet)");
+    info.architecture.partial(kind == "pconv-unet").depth(arch.at("depth").get<int64_t>()).width(arch.at("width").get<double>());
+    info.architecture.check();
+    const json& input = doc.at("input");
+    info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
+    info.normalization.std = input.at("std").get<std::array<float, 3>>();
+    for (float s : info.normalization.std)
+      if (!(s > 0.0f)) throw Error(where + ": input std must be positive");
+    if (doc.contains("training")) info.training = doc["training"];
+  } catch (const json::exception& e) {
+    throw Error(where + ": invalid pconv metadata (" + std::string(e.what()) + ")");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(where, 0) == 0) throw;
+    throw Error(where + ": " + msg);
+  }
+  return info;
+}
+}  // namespace
+
+std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& p : net->named_parameters()) state[p.key()] = p.value();
+  for (const auto& b : net->named_buffers())
+    if (!is_window(b.key())) state[b.key()] = b.value();
+  return state;
+}
+
+json model_metadata_json(const ModelInfo& info) {
+  const auto& a = info.architecture;
+  return {{"format", "pconv-model"},
+          {"version", kModelFormatVersion},
+          {"architecture",
+           {{"type", a.partial() ? "pconv-unet" : "unet"},
+            {"depth", a.depth()},
+            {"width", a.width()},
+            {"size_multiple", a.size_multiple()},
+            {"mask_convention", "1 = valid, 0 = hole"}}},
+          {"input",
+           {{"color", "RGB"},
+            {"range", {0.0, 1.0}},
+            {"mean", info.normalization.mean},
+            {"std", info.normalization.std}}},
+          {"training", info.training}};
+}
+
+void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, torch::Dtype storage) {
+  if (storage != torch::kFloat32 && storage != torch::kFloat16 && storage != torch::kBFloat16)
+    throw Error("model storage must be float32, float16 or bfloat16");
+  Safetensors file;
+  file.metadata["format"] = "pt";
+  file.metadata[kModelMetadataKey] = model_metadata_json(info).dump();
+  for (auto& [name, tensor] : model_state(net))
+    file.tensors[name] = tensor.is_floating_point() ? tensor.detach().to(torch::kCPU, storage) : tensor.detach().to(torch::kCPU);
+  write_safetensors(path, file);
+}
+
+Model load_model(const fs::path& path, const torch::Device& device) {
+  const std::string where = path.string();
+  Safetensors file = read_safetensors(path);
+  Model model;
+  model.info = parse_info(where, file.metadata);
+  model.net = PConvUNet(model.info.architecture);
+
+  torch::NoGradGuard no_grad;
+  auto expected = model_state(model.net);
+  for (const auto& [name, tensor] : file.tensors)
+    if (!expected.count(name))
+      throw Error(where + ": unexpected tensor '" + name + "' for a depth-" +
+                  std::to_string(model.info.architecture.depth()) + " " +
+                  (model.info.architecture.partial() ? "PConv U-Net" : "U-Net"));
+  for (auto& [name, target] : expected) {
+    const auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
+    const torch::Tensor& source = it->second;
+    if (source.sizes() != target.sizes()) {
+      std::ostringstream msg;
+      msg << where << ": tensor '" << name << "' has shape " << source.sizes() << ", expected " << target.sizes();
+      throw Error(msg.str());
+    }
+    if (source.is_floating_point() != target.is_floating_point())
+      throw Error(where + ": tensor '" + name + "' has dtype " + safetensors_dtype(source.scalar_type()) +
+                  ", expected " + safetensors_dtype(target.scalar_type()));
+    if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
+      throw Error(where + ": tensor '" + name + "' holds NaN or infinite values");
+    target.copy_(source);
+  }
+  model.net->to(device);
+  model.net->eval();
+  return model;
+}
+
+}  // namespace pconv
