@@ -47,9 +47,15 @@ int main(int argc, char** argv) {
 
   try {
     root.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return root.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return root.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return root.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = root.exit(e);
-    return code == 0 ? 0 : 2;
+    std::cerr << "pconv: error: " << e.what() << " (see --help)" << std::endl;
+    return 2;
   }
   try {
     for (auto& [app, run] : commands)

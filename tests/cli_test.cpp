@@ -1,0 +1,194 @@
+// `pconv inpaint` end to end on generated images, including every error a user can run into.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <opencv2/imgcodecs.hpp>
+
+#include "pconv/files.h"
+#include "pconv/image.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Result pconv(const std::string& args) {
+  const std::string cmd = std::string(PCONV_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model = dir / "model.safetensors";
+    test::write_tiny_model(model, 3, 0.25);
+    image = test::test_image(96, 72);
+    hole = test::rect_hole(96, 72, {20, 15, 30, 25});
+    cv::imwrite((dir / "photo.png").string(), image);
+    cv::imwrite((dir / "mask.png").string(), hole);
+  }
+  std::string common() const { return "--model " + model.string() + " --threads 1 "; }
+  std::string p(const std::string& name) const { return (dir / name).string(); }
+  size_t files_in(const fs::path& d) const {
+    return static_cast<size_t>(std::distance(fs::directory_iterator(d), fs::directory_iterator()));
+  }
+
+  test::TempDir dir;
+  fs::path model;
+  cv::Mat image, hole;
+};
+
+TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
+  const auto r = pconv("inpaint --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* s : {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
+                        "--overlap INT=128", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s;
+  const auto bogus = pconv("inpaint --bogus");
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_EQ(std::count(bogus.output.begin(), bogus.output.end(), '\n'), 1) << bogus.output;
+  EXPECT_EQ(pconv("").code, 2);
+}
+
+TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("out.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const cv::Mat out = load_image(dir / "out.png");
+  ASSERT_EQ(out.size(), image.size());
+  EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
+  EXPECT_GT(cv::norm(out, image, cv::NORM_L1, hole), 0.0);
+}
+
+TEST_F(Cli, InvertedMaskAndAlphaMask) {
+  cv::imwrite(p("paper_mask.png"), 255 - hole);
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("paper_mask.png") +
+                  " --invert-mask -o " + p("a.png")).code, 0);
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("b.png")).code, 0);
+  EXPECT_EQ(cv::norm(load_image(dir / "a.png"), load_image(dir / "b.png"), cv::NORM_INF), 0.0);
+
+  cv::Mat rgba = test::test_image(96, 72, CV_8U, 4);
+  std::vector<cv::Mat> planes;
+  cv::split(rgba, planes);
+  planes[3].setTo(0, hole);
+  cv::merge(planes, rgba);
+  cv::imwrite(p("transparent.png"), rgba);
+  const auto r = pconv("inpaint " + common() + "-i " + p("transparent.png") + " -o " + p("c.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const cv::Mat out = load_image(dir / "c.png");
+  ASSERT_EQ(out.channels(), 4);
+  EXPECT_EQ(out.at<cv::Vec4b>(30, 30)[3], 255) << "filled pixels become opaque";
+  EXPECT_EQ(cv::norm(out, rgba, cv::NORM_INF, hole == 0), 0.0);
+}
+
+TEST_F(Cli, SixteenBitGrayStaysSixteenBitGray) {
+  cv::imwrite(p("gray16.png"), test::test_image(96, 72, CV_16U, 1));
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("gray16.png") + " -m " + p("mask.png") + " -o " + p("g.png")).code, 0);
+  const cv::Mat out = load_image(dir / "g.png");
+  EXPECT_EQ(out.type(), CV_16UC1);
+}
+
+TEST_F(Cli, FolderModeKeepsGoingPastABadFile) {
+  fs::create_directories(dir / "in");
+  fs::create_directories(dir / "masks");
+  cv::imwrite(p("in/a.png"), image);
+  cv::imwrite(p("in/b.jpg"), image);
+  write_file_atomic(dir / "in" / "c.png", std::vector<uint8_t>{'n', 'o', 't'});
+  cv::imwrite(p("masks/a.png"), hole);
+  cv::imwrite(p("masks/b_mask001.png"), hole);  // LaMa's naming
+  cv::imwrite(p("masks/c.png"), hole);
+  const auto r = pconv("inpaint " + common() + "-i " + p("in") + " -m " + p("masks") + " -o " + p("out"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("c.png"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 of 3 images failed"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out" / "a.png"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "b.jpg")) << "JPEG in gives JPEG out";
+  EXPECT_FALSE(fs::exists(dir / "out" / "c.png"));
+  EXPECT_EQ(files_in(dir / "out"), 2u) << "no temporary files left";
+
+  // One mask for every image.
+  fs::remove(dir / "in" / "c.png");
+  const auto one = pconv("inpaint " + common() + "-i " + p("in") + " -m " + p("mask.png") + " -o " + p("out2"));
+  EXPECT_EQ(one.code, 0) << one.output;
+  EXPECT_EQ(files_in(dir / "out2"), 2u);
+  EXPECT_NE(pconv("inpaint " + common() + "-i " + p("in") + " -m " + p("mask.png") + " -o " + p("in")).code, 0);
+}
+
+TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
+  struct Case {
+    std::string args, needle;
+  };
+  write_file_atomic(dir / "corrupt.png", std::vector<uint8_t>(100, 7));
+  write_file_atomic(dir / "bad.safetensors", std::vector<uint8_t>(64, 1));
+  cv::imwrite(p("small_mask.png"), test::rect_hole(48, 36, {1, 1, 5, 5}));
+  cv::imwrite(p("full_mask.png"), cv::Mat(72, 96, CV_8U, cv::Scalar(255)));
+  const std::string io = "-i " + p("photo.png") + " -m " + p("mask.png");
+  const std::vector<Case> cases = {
+      {common() + "-i " + p("missing.png") + " -m " + p("mask.png") + " -o " + p("out.png"), "missing.png: no such file"},
+      {common() + "-i " + p("corrupt.png") + " -m " + p("mask.png") + " -o " + p("out.png"), "corrupt.png: not a readable image"},
+      {common() + "-i " + p("photo.png") + " -m " + p("missing_mask.png") + " -o " + p("out.png"), "missing_mask.png"},
+      {common() + "-i " + p("photo.png") + " -o " + p("out.png"), "no alpha channel"},
+      {common() + "-i " + p("photo.png") + " -m " + p("small_mask.png") + " -o " + p("out.png"), "48x36"},
+      {common() + "-i " + p("photo.png") + " -m " + p("full_mask.png") + " -o " + p("out.png"), "covers the whole image"},
+      {common() + io + " -o " + p("no/such/dir/out.png"), "out.png: cannot write"},
+      {common() + io + " -o " + p("out.unknown"), "cannot tell an image format"},
+      {"--model " + p("bad.safetensors") + " " + io + " -o " + p("out.png"), "bad.safetensors"},
+      {"--model " + p("nothing.safetensors") + " " + io + " -o " + p("out.png"), "nothing.safetensors: no such file"},
+      {common() + io + " -o " + p("out.png") + " --device tpu", "device 'tpu'"},
+      {common() + io + " -o " + p("out.png") + " --tile 100", "tile size 100"},
+      {common() + io + " -o " + p("out.png") + " --overlap 400", "overlap 400"},
+      {"--model " + model.string() + " " + io + " -o " + p("out.png") + " --threads=-1", "threads -1"},
+  };
+  const size_t before = files_in(dir.path());
+  for (const auto& c : cases) {
+    const auto r = pconv("inpaint " + c.args);
+    EXPECT_EQ(r.code, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << "expected '" << c.needle << "' in: " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
+  EXPECT_EQ(files_in(dir.path()), before) << "no output or temporary file was left";
+}
+
+TEST_F(Cli, ResizeMaskOnRequest) {
+  cv::imwrite(p("half_mask.png"), test::rect_hole(48, 36, {10, 7, 15, 12}));
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("half_mask.png") +
+                       " --resize-mask -o " + p("out.png"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out.png"));
+}
+
+TEST_F(Cli, EmptyMaskCopiesTheInputWithANote) {
+  cv::imwrite(p("empty_mask.png"), cv::Mat::zeros(72, 96, CV_8U));
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("empty_mask.png") + " -o " + p("same.png"));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("no hole pixels"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir / "same.png"), read_file(dir / "photo.png"));
+}
+
+TEST_F(Cli, GreyMaskPixelsGiveAWarning) {
+  cv::imwrite(p("soft_mask.jpg"), hole, {cv::IMWRITE_JPEG_QUALITY, 30});
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("soft_mask.jpg") + " -o " + p("out.png"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("neither black nor white"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, InfoPrintsTheArchitecture) {
+  const auto r = pconv("info " + model.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"pconv-unet\""), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace pconv

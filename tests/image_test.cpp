@@ -1,0 +1,153 @@
+// Images and masks as users have them: depths, channels, EXIF orientation, mask conventions.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "pconv/error.h"
+#include "pconv/files.h"
+#include "pconv/image.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+namespace fs = std::filesystem;
+
+bool same(const cv::Mat& a, const cv::Mat& b) {
+  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+TEST(Image, LosslessRoundTripOfDepthsAndChannels) {
+  test::TempDir dir;
+  for (int depth : {CV_8U, CV_16U})
+    for (int channels : {1, 3, 4}) {
+      const cv::Mat img = test::test_image(37, 23, depth, channels);
+      const auto path = dir / ("x" + std::to_string(depth) + std::to_string(channels) + ".png");
+      save_image(path, img);
+      EXPECT_TRUE(same(load_image(path), img)) << "depth " << depth << " channels " << channels;
+    }
+}
+
+// A JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6).
+std::vector<uint8_t> jpeg_with_orientation(const cv::Mat& img, uint16_t orientation) {
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", img, jpeg);
+  const std::vector<uint8_t> tiff = {'I', 'I', 42, 0, 8, 0, 0, 0,  // little-endian TIFF, IFD at 8
+                                     1, 0,                         // one entry
+                                     0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<uint8_t>(orientation), 0, 0, 0,
+                                     0, 0, 0, 0};                  // no next IFD
+  std::vector<uint8_t> app1 = {0xFF, 0xE1, 0, 0, 'E', 'x', 'i', 'f', 0, 0};
+  app1.insert(app1.end(), tiff.begin(), tiff.end());
+  const size_t length = app1.size() - 2;
+  app1[2] = static_cast<uint8_t>(length >> 8);
+  app1[3] = static_cast<uint8_t>(length & 0xFF);
+  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  return jpeg;
+}
+
+TEST(Image, ExifOrientationIsApplied) {
+  test::TempDir dir;
+  cv::Mat img(20, 40, CV_8UC3, cv::Scalar(0, 0, 0));
+  img(cv::Rect(20, 0, 20, 20)).setTo(cv::Scalar(255, 255, 255));  // right half white
+  write_file_atomic(dir / "rotated.jpg", jpeg_with_orientation(img, 6));
+  const cv::Mat loaded = load_image(dir / "rotated.jpg");
+  ASSERT_EQ(loaded.cols, 20);
+  ASSERT_EQ(loaded.rows, 40);
+  // Rotated clockwise, the white right half ends up at the bottom.
+  EXPECT_GT(loaded.at<cv::Vec3b>(35, 10)[0], 200);
+  EXPECT_LT(loaded.at<cv::Vec3b>(5, 10)[0], 50);
+}
+
+TEST(Image, LoadErrorsNameTheFile) {
+  test::TempDir dir;
+  EXPECT_THROW(load_image(dir / "none.png"), Error);
+  write_file_atomic(dir / "empty.png", std::vector<uint8_t>{});
+  write_file_atomic(dir / "text.png", std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'});
+  std::vector<uint8_t> png;
+  cv::imencode(".png", test::test_image(64, 64), png);
+  png.resize(png.size() / 3);
+  write_file_atomic(dir / "truncated.png", png);
+  for (const char* name : {"empty.png", "text.png", "truncated.png"}) {
+    try {
+      load_image(dir / name);
+      ADD_FAILURE() << name << " loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Mask, WhiteIsHoleThresholdAt127) {
+  cv::Mat raw = (cv::Mat_<uint8_t>(1, 6) << 0, 100, 127, 128, 200, 255);
+  const HoleMask m = binarize_mask(raw);
+  const cv::Mat expected = (cv::Mat_<uint8_t>(1, 6) << 0, 0, 0, 255, 255, 255);
+  EXPECT_TRUE(same(m.hole, expected));
+  EXPECT_NEAR(m.gray_fraction, 4.0 / 6.0, 1e-9);
+  const cv::Mat inverted = (cv::Mat_<uint8_t>(1, 6) << 255, 255, 255, 0, 0, 0);
+  EXPECT_TRUE(same(binarize_mask(raw, true).hole, inverted));
+}
+
+TEST(Mask, ColourAndSixteenBitMasks) {
+  cv::Mat colour(1, 3, CV_8UC3, cv::Scalar(0, 0, 0));
+  colour.at<cv::Vec3b>(0, 1) = {0, 0, 255};  // pure red is painted, so a hole
+  const HoleMask m = binarize_mask(colour);
+  EXPECT_EQ(m.hole.at<uint8_t>(0, 0), 0);
+  EXPECT_EQ(m.hole.at<uint8_t>(0, 1), 255);
+  EXPECT_EQ(m.gray_fraction, 0.0);
+  cv::Mat wide = (cv::Mat_<uint16_t>(1, 3) << 0, 65535, 20000);
+  EXPECT_TRUE(same(binarize_mask(wide).hole, (cv::Mat_<uint8_t>(1, 3) << 0, 255, 0)));
+}
+
+TEST(Mask, AlphaTransparencyIsHole) {
+  cv::Mat rgba = test::test_image(4, 1, CV_8U, 4);
+  rgba.at<cv::Vec4b>(0, 1)[3] = 0;
+  rgba.at<cv::Vec4b>(0, 2)[3] = 100;
+  EXPECT_TRUE(same(alpha_hole_mask(rgba), (cv::Mat_<uint8_t>(1, 4) << 0, 255, 255, 0)));
+  EXPECT_THROW(alpha_hole_mask(test::test_image(4, 1)), Error);
+}
+
+TEST(Image, CompositeChangesOnlyHolePixels) {
+  for (int depth : {CV_8U, CV_16U})
+    for (int channels : {1, 3, 4}) {
+      const cv::Mat original = test::test_image(16, 12, depth, channels);
+      const cv::Mat hole = test::rect_hole(16, 12, {3, 4, 5, 5});
+      cv::Mat image = original.clone();
+      composite_into(image, cv::Mat(12, 16, CV_32FC3, cv::Scalar(1, 0, 0)), hole);
+      cv::Mat diff;
+      cv::compare(image.reshape(1), original.reshape(1), diff, cv::CMP_NE);
+      const cv::Mat keep = hole == 0;
+      for (int y = 0; y < 12; ++y)
+        for (int x = 0; x < 16; ++x)
+          for (int c = 0; c < channels; ++c) {
+            const bool changed = diff.at<uint8_t>(y, x * channels + c) != 0;
+            if (keep.at<uint8_t>(y, x)) ASSERT_FALSE(changed) << "pixel outside the hole changed";
+            if (channels == 4 && c == 3) ASSERT_FALSE(changed) << "alpha changed";
+          }
+      if (channels == 3 && depth == CV_8U) EXPECT_EQ(image.at<cv::Vec3b>(5, 5), cv::Vec3b(0, 0, 255));
+      if (channels == 3 && depth == CV_16U) EXPECT_EQ(image.at<cv::Vec3w>(5, 5), cv::Vec3w(0, 0, 65535));
+    }
+}
+
+TEST(Image, NetworkTensorsRoundTrip) {
+  const cv::Mat rgb = to_rgb_float(test::test_image(9, 7));
+  Normalization norm;
+  const torch::Tensor t = to_network(rgb, norm);
+  EXPECT_EQ(t.sizes(), (std::vector<int64_t>{1, 3, 7, 9}));
+  EXPECT_NEAR(t[0][0][2][3].item<float>(), (rgb.at<cv::Vec3f>(2, 3)[0] - norm.mean[0]) / norm.std[0], 1e-5);
+  EXPECT_LT(cv::norm(from_network(t, norm), rgb, cv::NORM_INF), 1e-5);
+}
+
+TEST(Image, SaveIsAtomicAndChecksTheFormat) {
+  test::TempDir dir;
+  EXPECT_THROW(save_image(dir / "out.xyz", test::test_image(8, 8)), Error);
+  EXPECT_THROW(save_image(dir / "missing" / "out.png", test::test_image(8, 8)), Error);
+  EXPECT_FALSE(fs::exists(dir / "missing"));
+  // 16 bits into JPEG: reduced with a warning, not an error.
+  save_image(dir / "wide.jpg", test::test_image(8, 8, CV_16U));
+  EXPECT_EQ(load_image(dir / "wide.jpg").depth(), CV_8U);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) files += e.is_regular_file();
+  EXPECT_EQ(files, 1) << "no temporary files left behind";
+}
+
+}  // namespace
+}  // namespace pconv

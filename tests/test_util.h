@@ -1,0 +1,36 @@
+#pragma once
+// Helpers shared by the tests: scratch folders, small generated models and images.
+#include <opencv2/core.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "pconv/model_file.h"
+
+namespace pconv::test {
+
+/// A fresh folder under the system temp dir, removed when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A small randomly initialised network, deterministic for a seed (tests only: never shipped).
+PConvUNet tiny_net(int64_t depth = 3, double width = 0.125, bool partial = true, uint64_t seed = 1);
+
+/// tiny_net saved as a model file.
+void write_tiny_model(const std::filesystem::path& path, int64_t depth = 3, double width = 0.125);
+
+/// A smooth, textured BGR test image (8-bit unless depth says CV_16U).
+cv::Mat test_image(int width, int height, int depth = CV_8U, int channels = 3);
+
+/// A CV_8U mask (255 = hole) with a filled rectangle.
+cv::Mat rect_hole(int width, int height, cv::Rect hole);
+
+}  // namespace pconv::test

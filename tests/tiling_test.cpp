@@ -1,0 +1,135 @@
+// Tiles: coverage, feathered blending without seams, skipping, and agreement with one pass.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "pconv/error.h"
+#include "pconv/image.h"
+#include "pconv/inpainter.h"
+#include "pconv/tiling.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+
+TEST(Tiling, StartsCoverWithOverlap) {
+  EXPECT_EQ(tile_starts(100, 128, 32), std::vector<int>{0});
+  EXPECT_EQ(tile_starts(128, 128, 32), std::vector<int>{0});
+  for (int length : {129, 200, 300, 1000, 1023, 4097})
+    for (int overlap : {0, 16, 63}) {
+      const auto s = tile_starts(length, 128, overlap);
+      EXPECT_EQ(s.front(), 0);
+      EXPECT_EQ(s.back() + 128, length) << "last tile ends at the image edge";
+      for (size_t i = 1; i < s.size(); ++i) EXPECT_GE(s[i - 1] + 128 - s[i], overlap) << length;
+    }
+  EXPECT_THROW(tile_starts(100, 64, 64), Error);
+}
+
+TEST(Tiling, FeatherWeightsRampOnlyTowardsNeighbours) {
+  const cv::Size image(300, 200);
+  const cv::Mat corner = feather_weights({0, 0, 128, 128}, image, 16);
+  EXPECT_EQ(corner.at<float>(0, 0), 1.0f) << "flat at the image border";
+  EXPECT_LT(corner.at<float>(64, 127), 0.1f) << "ramps towards the next tile";
+  EXPECT_GT(corner.at<float>(127, 127), 0.0f);
+  double lo;
+  cv::minMaxLoc(feather_weights({100, 50, 128, 128}, image, 16), &lo);
+  EXPECT_GT(lo, 0.0);
+}
+
+TEST(Tiling, PixelwiseFillIsUnchangedByTiling) {
+  // A fill that depends on each pixel alone must come out the same however the image is tiled:
+  // the blend weights are normalised.
+  const cv::Mat rgb = to_rgb_float(test::test_image(300, 200));
+  const cv::Mat hole = test::rect_hole(300, 200, {20, 30, 250, 150});
+  const TileFill invert = [](const cv::Mat& t, const cv::Mat&) { return cv::Mat(cv::Scalar::all(1.0) - t); };
+  const cv::Mat expected = cv::Scalar::all(1.0) - rgb;
+  for (int tile : {64, 128, 512}) {
+    const cv::Mat out = fill_tiled(rgb, hole, tile, tile / 4, invert);
+    EXPECT_LT(cv::norm(out, expected, cv::NORM_INF, hole), 1e-5) << "tile " << tile;
+  }
+}
+
+TEST(Tiling, NoSeamBetweenDisagreeingTiles) {
+  // Each tile predicts its own constant; feathering must turn the jump into a gentle ramp.
+  const cv::Mat rgb(256, 512, CV_32FC3, cv::Scalar::all(0.5));
+  const cv::Mat hole = test::rect_hole(512, 256, {0, 0, 512, 256});
+  int calls = 0;
+  const TileFill constant = [&](const cv::Mat& t, const cv::Mat&) {
+    return cv::Mat(t.size(), CV_32FC3, cv::Scalar::all((calls++ % 2) ? 1.0 : 0.0));
+  };
+  const int overlap = 64;
+  const cv::Mat out = fill_tiled(rgb, hole, 128, overlap, constant);
+  cv::Mat dx, dy;
+  cv::absdiff(out.colRange(1, out.cols), out.colRange(0, out.cols - 1), dx);
+  cv::absdiff(out.rowRange(1, out.rows), out.rowRange(0, out.rows - 1), dy);
+  double jump_x, jump_y;
+  cv::minMaxLoc(dx.reshape(1), nullptr, &jump_x);
+  cv::minMaxLoc(dy.reshape(1), nullptr, &jump_y);
+  // A hard seam would jump by 1; the feathered blend moves at most a few ramp steps per pixel.
+  EXPECT_LT(jump_x, 4.0 / overlap);
+  EXPECT_LT(jump_y, 4.0 / overlap);
+}
+
+TEST(Tiling, TilesWithoutHolesAreSkipped) {
+  const cv::Mat rgb = to_rgb_float(test::test_image(512, 512));
+  const cv::Mat hole = test::rect_hole(512, 512, {10, 10, 20, 20});
+  int calls = 0, last_total = 0;
+  const TileFill count = [&](const cv::Mat& t, const cv::Mat&) { ++calls; return t.clone(); };
+  fill_tiled(rgb, hole, 128, 32, count, [&](int, int total) { last_total = total; });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(last_total, 1);
+  EXPECT_EQ(plan_tiles({512, 512}, 128, 32).size(), 25u);
+}
+
+TEST(Inpainter, OneTileEqualsOneNetworkPass) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat image = test::test_image(50, 37);
+  const cv::Mat hole = test::rect_hole(50, 37, {10, 8, 20, 15});
+  InpaintOptions options;
+  options.tile = 64;
+  options.overlap = 16;
+  const cv::Mat tiled = inpainter.inpaint(image, hole, options);
+  cv::Mat direct = image.clone();
+  composite_into(direct, inpainter.predict(to_rgb_float(image), hole), hole);
+  EXPECT_EQ(cv::norm(tiled, direct, cv::NORM_INF), 0.0);
+  // Outside the hole the output is the input, bit for bit.
+  cv::Mat keep = hole == 0;
+  EXPECT_EQ(cv::norm(tiled, image, cv::NORM_INF, keep), 0.0);
+  EXPECT_GT(cv::norm(tiled, image, cv::NORM_INF, hole), 0.0);
+}
+
+TEST(Inpainter, LargeImagesAreTiledAndKeepPixelsOutsideTheHole) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat image = test::test_image(300, 170, CV_16U, 4);
+  const cv::Mat hole = test::rect_hole(300, 170, {50, 40, 200, 60});
+  InpaintOptions options;
+  options.tile = 64;
+  options.overlap = 16;
+  int tiles = 0;
+  options.progress = [&](int, int total) { tiles = total; };
+  const cv::Mat out = inpainter.inpaint(image, hole, options);
+  EXPECT_GT(tiles, 4);
+  EXPECT_EQ(out.type(), image.type());
+  EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
+}
+
+TEST(Inpainter, RejectsBadInputs) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat image = test::test_image(40, 30);
+  EXPECT_THROW(inpainter.inpaint(image, test::rect_hole(30, 40, {0, 0, 5, 5})), Error);
+  EXPECT_THROW(inpainter.inpaint(image, test::rect_hole(40, 30, {0, 0, 40, 30})), Error);
+  InpaintOptions odd;
+  odd.tile = 100;  // not a multiple of 8
+  EXPECT_THROW(inpainter.inpaint(image, test::rect_hole(40, 30, {0, 0, 5, 5}), odd), Error);
+  const cv::Mat none = cv::Mat::zeros(30, 40, CV_8U);
+  EXPECT_EQ(cv::norm(inpainter.inpaint(image, none), image, cv::NORM_INF), 0.0);
+}
+
+}  // namespace
+}  // namespace pconv
