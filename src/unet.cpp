@@ -15,9 +15,22 @@ constexpr int64_t kPaperKernels[] = {7, 5, 5};        // then 3
 
 int64_t encoder_kernel(int64_t layer) { return layer <= 3 ? kPaperKernels[layer - 1] : 3; }
 
+// cat(nearest ×2 upsampling of `low`, `skip`) along channels, written straight into one buffer:
+// at 512×512 the upsampled map alone is 64 MB, and this is the peak of inference memory.
+torch::Tensor upsample_concat(const torch::Tensor& low, const torch::Tensor& skip) {
+  const int64_t n = low.size(0), c = low.size(1), h = low.size(2), w = low.size(3);
+  torch::Tensor joined = torch::empty({n, c + skip.size(1), 2 * h, 2 * w}, low.options());
+  joined.narrow(1, 0, c).view({n, c, h, 2, w, 2}).copy_(low.view({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}));
+  joined.narrow(1, c, skip.size(1)).copy_(skip);
+  return joined;
+}
+
 torch::Tensor upsample2(const torch::Tensor& x) {
   return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
 }
+
+// BN (when present) then the activation, in place on the BN output, which BN's backward does not need.
+torch::Tensor leaky(torch::Tensor x) { return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2).inplace(true)); }
 }  // namespace
 
 void PConvUNetOptions::check() const {
@@ -98,7 +111,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     const int64_t channels = features.back().size(1);
     auto [x, m] = pconvs_[layer - 1]->forward_masked(features.back(), masks.back() * static_cast<double>(channels));
     if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
-    x = torch::relu(x);
+    x.relu_();
     features.push_back(x * m);
     masks.push_back(m);
   }
@@ -106,11 +119,12 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
   torch::Tensor x = features.back(), m = masks.back();
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
-    const torch::Tensor up_m = upsample2(m);
-    const torch::Tensor joined = torch::cat({upsample2(x), features[skip]}, 1);
-    const torch::Tensor valid = up_m * static_cast<double>(x.size(1)) + masks[skip] * static_cast<double>(features[skip].size(1));
+    const torch::Tensor valid = upsample2(m) * static_cast<double>(x.size(1)) +
+                                masks[skip] * static_cast<double>(features[skip].size(1));
+    torch::Tensor joined = upsample_concat(x, features[skip]);
+    x = torch::Tensor();  // free the low-resolution input before the convolution allocates
     std::tie(x, m) = pconvs_[layer - 1]->forward_masked(joined, valid);
-    if (layer < 2 * depth) x = F::leaky_relu(bns_[layer - 1]->forward(x), F::LeakyReLUFuncOptions().negative_slope(0.2)) * m;
+    if (layer < 2 * depth) x = leaky(bns_[layer - 1]->forward(x)) * m;
   }
   return x;
 }
@@ -121,13 +135,15 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
   for (int64_t layer = 1; layer <= depth; ++layer) {
     torch::Tensor x = convs_[layer - 1]->forward(features.back());
     if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
-    features.push_back(torch::relu(x));
+    features.push_back(x.relu_());
   }
   torch::Tensor x = features.back();
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
-    x = convs_[layer - 1]->forward(torch::cat({upsample2(x), features[skip]}, 1));
-    if (layer < 2 * depth) x = F::leaky_relu(bns_[layer - 1]->forward(x), F::LeakyReLUFuncOptions().negative_slope(0.2));
+    torch::Tensor joined = upsample_concat(x, features[skip]);
+    x = torch::Tensor();
+    x = convs_[layer - 1]->forward(joined);
+    if (layer < 2 * depth) x = leaky(bns_[layer - 1]->forward(x));
   }
   return x;
 }
