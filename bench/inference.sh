@@ -4,7 +4,7 @@
 # process that runs the PConv U-Net alone.
 set -euo pipefail
 bin=${1:-build/release/bench/inference_bench}
-reps=${REPS:-3}
+reps=${REPS:-10}
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 

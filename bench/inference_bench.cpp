@@ -55,7 +55,7 @@ BENCHMARK(BM_Inference512)
     ->Args({0, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
-    ->MinTime(5.0);
+    ->MinTime(1.0);
 
 }  // namespace
 

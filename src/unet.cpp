@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "pconv/error.h"
 
@@ -27,6 +28,12 @@ torch::Tensor upsample_concat(const torch::Tensor& low, const torch::Tensor& ski
 
 torch::Tensor upsample2(const torch::Tensor& x) {
   return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+}
+
+// x ⊙ m, in place when no gradient is recorded: inference then allocates no second copy of
+// the largest feature maps (autograd needs the activation's output intact while training).
+torch::Tensor apply_mask(torch::Tensor x, const torch::Tensor& m) {
+  return torch::GradMode::is_enabled() ? x * m : x.mul_(m);
 }
 
 // BN (when present) then the activation, in place on the BN output, which BN's backward does not need.
@@ -112,19 +119,19 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     auto [x, m] = pconvs_[layer - 1]->forward_masked(features.back(), masks.back() * static_cast<double>(channels));
     if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
     x.relu_();
-    features.push_back(x * m);
+    features.push_back(apply_mask(x, m));
     masks.push_back(m);
   }
   // Decoder.
-  torch::Tensor x = features.back(), m = masks.back();
+  torch::Tensor x = std::exchange(features.back(), {}), m = masks.back();
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
     const torch::Tensor valid = upsample2(m) * static_cast<double>(x.size(1)) +
                                 masks[skip] * static_cast<double>(features[skip].size(1));
-    torch::Tensor joined = upsample_concat(x, features[skip]);
-    x = torch::Tensor();  // free the low-resolution input before the convolution allocates
-    std::tie(x, m) = pconvs_[layer - 1]->forward_masked(joined, valid);
-    if (layer < 2 * depth) x = leaky(bns_[layer - 1]->forward(x)) * m;
+    // Each skip connection is used once: release it, and the joined input after its convolution.
+    torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
+    std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);
+    if (layer < 2 * depth) x = apply_mask(leaky(bns_[layer - 1]->forward(x)), m);
   }
   return x;
 }
@@ -137,12 +144,11 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
     if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
     features.push_back(x.relu_());
   }
-  torch::Tensor x = features.back();
+  torch::Tensor x = std::exchange(features.back(), {});
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
-    torch::Tensor joined = upsample_concat(x, features[skip]);
-    x = torch::Tensor();
-    x = convs_[layer - 1]->forward(joined);
+    torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
+    x = convs_[layer - 1]->forward(std::exchange(joined, {}));
     if (layer < 2 * depth) x = leaky(bns_[layer - 1]->forward(x));
   }
   return x;
