@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   auto add = [&](pconv::app::Run run) { commands[root.get_subcommands({}).back()] = std::move(run); };
   add(pconv::app::add_inpaint_command(root));
   add(pconv::app::add_info_command(root));
+  add(pconv::app::add_train_command(root));
 
   try {
     root.parse(argc, argv);

@@ -1,0 +1,103 @@
+// pconv train: train the network with the paper's loss and two-stage procedure.
+#include <iostream>
+
+#include "commands.h"
+#include "pconv/error.h"
+#include "pconv/log.h"
+#include "pconv/train.h"
+
+namespace fs = std::filesystem;
+
+namespace pconv::app {
+namespace {
+
+// The config key a flag sets: its name without dashes, '-' as '_', with three short aliases.
+std::string key_of(const CLI::Option* option) {
+  std::string name = option->get_name(false, true);
+  name.erase(0, name.find_first_not_of('-'));
+  for (char& c : name)
+    if (c == '-') c = '_';
+  if (name == "train") return "train_dir";
+  if (name == "val") return "val_dir";
+  if (name == "masks") return "mask_dir";
+  return name;
+}
+
+}  // namespace
+
+Run add_train_command(CLI::App& root) {
+  auto o = std::make_shared<TrainOptions>();
+  auto config = std::make_shared<std::string>();
+  auto resume = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
+  CLI::App* cmd = root.add_subcommand("train", "Train a PConv U-Net (or the plain U-Net) on a folder of photos");
+  const TrainOptions d;
+  cmd->add_option("--config", *config, "JSON file with any of the settings below (flags override it)");
+  cmd->add_flag("--resume", *resume, "Continue the run in --out from its checkpoint (and its config.json)");
+  cmd->add_option("--train", o->train_dir, "Folder of training photos, searched recursively");
+  cmd->add_option("--val", o->val_dir, "Folder of validation photos (default: none)");
+  cmd->add_option("--masks", o->mask_dir, "Folder of masks (white = hole) to augment; default: generated strokes");
+  cmd->add_option("--image-size", o->image_size, "Training crop size")->capture_default_str();
+  cmd->add_option("--min-hole", o->min_hole, "Smallest hole ratio of generated masks")->capture_default_str();
+  cmd->add_option("--max-hole", o->max_hole, "Largest hole ratio of generated masks")->capture_default_str();
+  cmd->add_option("--depth", o->depth, "Encoder layers: 7 for 256x256, 8 for 512x512")->capture_default_str();
+  cmd->add_option("--width", o->width, "Channel multiplier")->capture_default_str();
+  cmd->add_option("--partial", o->partial, "true: partial convolutions; false: the plain U-Net baseline")->capture_default_str();
+  cmd->add_option("--init", o->init, "Start from this model file (architecture taken from it)");
+  cmd->add_option("--vgg", o->vgg, "VGG-16 weights (safetensors, torchvision names) for the perceptual and style losses");
+  cmd->add_flag("--pixel-loss", o->pixel_loss, "Train without VGG: valid + hole + TV only (default: off)");
+  cmd->add_option("--w-valid", o->w_valid, "Weight of L_valid")->capture_default_str();
+  cmd->add_option("--w-hole", o->w_hole, "Weight of L_hole")->capture_default_str();
+  cmd->add_option("--w-perceptual", o->w_perceptual, "Weight of L_perceptual")->capture_default_str();
+  cmd->add_option("--w-style", o->w_style, "Weight of L_style_out and of L_style_comp")->capture_default_str();
+  cmd->add_option("--w-tv", o->w_tv, "Weight of L_tv")->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "Images per step")->capture_default_str();
+  cmd->add_option("--iterations", o->iterations, "Total steps of the run (both stages)")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Adam learning rate of stage 1")->capture_default_str();
+  cmd->add_option("--finetune-lr", o->finetune_lr, "Learning rate of stage 2 (encoder BN frozen)")->capture_default_str();
+  cmd->add_option("--finetune-from", o->finetune_from, "First step of stage 2; -1 never, 0 the whole run")->capture_default_str();
+  cmd->add_option("--out", o->out, "Run folder: checkpoint, config, metrics, validation images, model")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of weights, data order, crops and masks")->capture_default_str();
+  cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "LibTorch threads; 0 = every core")->capture_default_str();
+  cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
+  cmd->add_option("--cache-mb", o->cache_mb, "Memory for decoded training photos; 0 = decode every time")->capture_default_str();
+  cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--validate-every", o->validate_every, "Steps between validations")->capture_default_str();
+  cmd->add_option("--log-every", o->log_every, "Steps between log lines and metrics records")->capture_default_str();
+  cmd->add_option("--val-images", o->val_images, "Validation images scored each time")->capture_default_str();
+  cmd->add_option("--export-dtype", o->export_dtype, "float32 or float16 for the final model file")->capture_default_str();
+  cmd->add_flag("--quiet,-q", *quiet, "Only warnings and errors on stderr (default: off)");
+
+  return [cmd, o, config, resume, quiet] {
+    set_quiet(*quiet);
+    TrainOptions effective;
+    if (!config->empty()) {
+      load_train_config(*config, effective);
+    } else if (*resume) {
+      const fs::path saved = fs::path(o->out) / "config.json";
+      std::error_code ec;
+      if (fs::exists(saved, ec)) load_train_config(saved, effective);
+    }
+    // Flags given on the command line override the file.
+    const nlohmann::json cli = o->to_json();
+    nlohmann::json overrides = nlohmann::json::object();
+    for (const CLI::Option* option : cmd->get_options()) {
+      const std::string key = key_of(option);
+      if (option->count() > 0 && cli.contains(key)) overrides[key] = cli[key];
+    }
+    effective.merge(overrides, "command line");
+    install_stop_signals();
+    const TrainResult result = train(effective, *resume);
+    std::cout << nlohmann::json{{"steps", result.steps_done},
+                                {"interrupted", result.interrupted},
+                                {"model", result.model.string()},
+                                {"samples_per_s", result.samples_per_second},
+                                {"data_wait_share", result.data_wait_share}}
+                     .dump()
+              << std::endl;
+    return result.interrupted ? 130 : 0;
+  };
+}
+
+}  // namespace pconv::app

@@ -1,0 +1,218 @@
+#include "pconv/data.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "pconv/error.h"
+#include "pconv/files.h"
+#include "pconv/image.h"
+#include "pconv/log.h"
+#include "pconv/masks.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+
+std::vector<fs::path> list_images(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) throw Error(folder.string() + ": not a folder of images");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink)) {
+    const std::string ext = lower_extension(e.path());
+    if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".bmp"))
+      files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(folder.string() + ": no images (jpg, png, webp, bmp) in this folder or below");
+  return files;
+}
+
+namespace {
+cv::Mat read_rgb(const fs::path& file) {
+  try {
+    const cv::Mat image = load_image(file);
+    return to_rgb_float(image);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+cv::Mat scale_shorter_side(const cv::Mat& rgb, int target) {
+  const double f = static_cast<double>(target) / std::min(rgb.cols, rgb.rows);
+  cv::Mat out;
+  cv::resize(rgb, out, {std::max(target, static_cast<int>(std::lround(rgb.cols * f))),
+                        std::max(target, static_cast<int>(std::lround(rgb.rows * f)))},
+             0, 0, f < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+}  // namespace
+
+cv::Mat load_training_base(const fs::path& file, int size) {
+  cv::Mat image;
+  try {
+    image = load_image(file);
+  } catch (const std::exception&) {
+    return {};
+  }
+  cv::Mat rgb;
+  switch (image.channels()) {
+    case 1: cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB); break;
+    case 4: cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB); break;
+    default: cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
+  }
+  if (rgb.depth() == CV_16U) rgb.convertTo(rgb, CV_8U, 1.0 / 257.0);
+  if (std::min(rgb.cols, rgb.rows) > 2 * size) rgb = scale_shorter_side(rgb, 2 * size);
+  return rgb;
+}
+
+cv::Mat random_crop(const cv::Mat& base, int size, bool flip, std::mt19937_64& rng) {
+  const int hi = std::max(size, std::min(2 * size, std::min(base.cols, base.rows)));
+  const cv::Mat scaled = scale_shorter_side(base, std::uniform_int_distribution<int>(size, hi)(rng));
+  const int x = std::uniform_int_distribution<int>(0, scaled.cols - size)(rng);
+  const int y = std::uniform_int_distribution<int>(0, scaled.rows - size)(rng);
+  cv::Mat crop;
+  scaled(cv::Rect(x, y, size, size)).convertTo(crop, CV_32F, 1.0 / 255.0);
+  if (flip && std::uniform_int_distribution<int>(0, 1)(rng)) cv::flip(crop, crop, 1);
+  return crop;
+}
+
+cv::Mat load_center_crop(const fs::path& file, int size) {
+  const cv::Mat rgb = read_rgb(file);
+  if (rgb.empty()) throw Error(file.string() + ": not a readable image");
+  const cv::Mat scaled = scale_shorter_side(rgb, size);
+  return scaled(cv::Rect((scaled.cols - size) / 2, (scaled.rows - size) / 2, size, size)).clone();
+}
+
+BatchLoader::BatchLoader(std::vector<fs::path> files, MaskSource masks, BatchLoaderOptions options, uint64_t first_step)
+    : files_(std::move(files)),
+      masks_(std::move(masks)),
+      options_(options),
+      next_to_build_(first_step),
+      next_to_return_(first_step),
+      unreadable_(files_.size(), false) {
+  if (files_.empty()) throw Error("no training images");
+  if (options_.batch_size < 1) throw Error("batch size must be at least 1");
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { work(); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  space_.notify_all();
+  ready_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+size_t BatchLoader::unreadable_files() const {
+  return static_cast<size_t>(std::count(unreadable_.begin(), unreadable_.end(), true));
+}
+
+cv::Mat BatchLoader::base(uint64_t index) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = cache_.find(index);
+    if (it != cache_.end()) return it->second;
+  }
+  cv::Mat photo = load_training_base(files_[index], options_.image_size);
+  const size_t bytes = photo.total() * photo.elemSize();
+  std::lock_guard<std::mutex> lock(mutex_);
+  // The cache only saves decoding: a photo is the same whether it comes from here or the file.
+  if (!photo.empty() && cache_bytes_ + bytes <= options_.cache_mb * 1024 * 1024) {
+    cache_.emplace(index, photo);
+    cache_bytes_ += bytes;
+  }
+  return photo;
+}
+
+Batch BatchLoader::build(uint64_t step) {
+  const int b = options_.batch_size, s = options_.image_size;
+  const uint64_t n = files_.size();
+  Batch batch;
+  batch.step = step;
+  batch.image = torch::empty({b, 3, s, s});
+  batch.mask = torch::empty({b, 1, s, s});
+  for (int j = 0; j < b; ++j) {
+    const uint64_t position = step * static_cast<uint64_t>(b) + static_cast<uint64_t>(j);
+    // The image at this position of its epoch's permutation.
+    std::vector<uint64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 shuffle_rng(mix_seed(options_.seed, position / n, 0x5eed));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    uint64_t index = order[position % n];
+
+    std::mt19937_64 rng(mix_seed(options_.seed, position, 0xc0b));
+    cv::Mat crop;
+    for (int attempt = 0; attempt < 1000 && crop.empty(); ++attempt) {
+      const cv::Mat photo = base(index);
+      if (!photo.empty()) crop = random_crop(photo, s, options_.flip, rng);
+      if (crop.empty()) {
+        bool first = false;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          first = !unreadable_[index];
+          unreadable_[index] = true;
+        }
+        if (first) log_warning(files_[index].string() + ": not a readable image; skipped");
+        index = std::uniform_int_distribution<uint64_t>(0, n - 1)(rng);  // a deterministic stand-in
+      }
+    }
+    if (crop.empty()) throw Error("no readable training image found");
+    batch.image[j].copy_(torch::from_blob(crop.data, {s, s, 3}, torch::kFloat).permute({2, 0, 1}));
+    const cv::Mat hole = masks_(position);
+    if (hole.rows != s || hole.cols != s) throw Error("mask source gave a mask of the wrong size");
+    batch.mask[j][0].copy_(torch::from_blob(const_cast<uint8_t*>(hole.ptr<uint8_t>()), {s, s}, torch::kUInt8).eq(0));
+  }
+  return batch;
+}
+
+void BatchLoader::work() {
+  for (;;) {
+    uint64_t step;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      space_.wait(lock, [&] {
+        return stopping_ || next_to_build_ < next_to_return_ + static_cast<uint64_t>(std::max(1, options_.prefetch));
+      });
+      if (stopping_) return;
+      step = next_to_build_++;
+    }
+    Batch batch;
+    std::exception_ptr error;
+    try {
+      batch = build(step);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (error) {
+        errors_[step] = error;
+      } else {
+        done_[step] = std::move(batch);
+      }
+    }
+    ready_.notify_all();
+  }
+}
+
+Batch BatchLoader::next() {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mutex_);
+  const uint64_t step = next_to_return_;
+  ready_.wait(lock, [&] { return done_.count(step) || errors_.count(step); });
+  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (errors_.count(step)) std::rethrow_exception(errors_[step]);
+  Batch batch = std::move(done_[step]);
+  done_.erase(step);
+  ++next_to_return_;
+  lock.unlock();
+  space_.notify_all();
+  return batch;
+}
+
+}  // namespace pconv

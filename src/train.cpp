@@ -1,0 +1,243 @@
+#include "pconv/train.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <opencv2/core/utility.hpp>
+
+#include "pconv/data.h"
+#include "pconv/device.h"
+#include "pconv/error.h"
+#include "pconv/files.h"
+#include "pconv/log.h"
+#include "pconv/masks.h"
+#include "pconv/model_file.h"
+#include "train_report.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+void save_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& optimizer, int64_t step, int stage) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, tensor] : model_state(net)) archive.write("model." + name, tensor.detach().cpu(), true);
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("step", torch::tensor(step), true);
+  archive.write("stage", torch::tensor(static_cast<int64_t>(stage)), true);
+  std::vector<uint8_t> bytes;
+  archive.save_to([&](const void* data, size_t size) {
+    bytes.insert(bytes.end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + size);
+    return size;
+  });
+  write_file_atomic(path, bytes);
+}
+
+int64_t load_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& optimizer, const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string(), device);
+    torch::NoGradGuard no_grad;
+    for (auto& [name, tensor] : model_state(net)) {
+      torch::Tensor value;
+      archive.read("model." + name, value, true);
+      if (value.sizes() != tensor.sizes()) throw Error("tensor '" + name + "' does not match the configured network");
+      tensor.copy_(value);
+    }
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    torch::Tensor step;
+    archive.read("step", step, true);
+    return step.item<int64_t>();
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  } catch (const c10::Error& e) {
+    throw Error(path.string() + ": not a readable checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+}
+
+MaskSource make_mask_source(const TrainOptions& o) {
+  if (!o.mask_dir.empty()) {
+    auto folder = std::make_shared<MaskFolder>(o.mask_dir, o.image_size, o.image_size, mix_seed(o.seed, 2));
+    return [folder](uint64_t i) { return folder->generate(i); };
+  }
+  auto gen = std::make_shared<MaskGenerator>(
+      MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(o.min_hole).max_ratio(o.max_hole), mix_seed(o.seed, 1));
+  return [gen](uint64_t i) { return gen->generate(i); };
+}
+
+int stage_at(const TrainOptions& o, int64_t step) { return o.finetune_from >= 0 && step >= o.finetune_from ? 2 : 1; }
+
+std::string format_terms(const std::map<std::string, double>& terms) {
+  std::string s;
+  char buf[64];
+  for (const auto& [name, value] : terms) {
+    if (name == "total") continue;
+    std::snprintf(buf, sizeof buf, " %s %.4f", name.c_str(), value);
+    s += buf;
+  }
+  return s;
+}
+}  // namespace
+
+std::atomic<bool>& stop_requested() { return g_stop; }
+
+void install_stop_signals() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+TrainResult train(const TrainOptions& options, bool resume) {
+  TrainOptions o = options;
+  o.check();
+  set_threads(o.threads);
+  cv::setNumThreads(1);  // data workers are the parallelism on the OpenCV side
+  const torch::Device device = parse_device(o.device);
+  const fs::path out = o.out;
+  fs::create_directories(out / "val");
+  const fs::path checkpoint = out / "checkpoint.pt";
+  std::error_code ec;
+  if (!resume && fs::exists(checkpoint, ec))
+    throw Error(checkpoint.string() + ": a run is already here; pass --resume to continue it, or another --out");
+  if (resume && !fs::exists(checkpoint, ec)) throw Error(checkpoint.string() + ": no checkpoint to resume");
+
+  // The network: fresh (seeded) or from a model file.
+  Model model;
+  if (!o.init.empty()) {
+    model = load_model(o.init);
+    o.depth = model.info.architecture.depth();
+    o.width = model.info.architecture.width();
+    o.partial = model.info.architecture.partial();
+  } else {
+    torch::manual_seed(o.seed);
+    model.info.architecture = PConvUNetOptions().depth(o.depth).width(o.width).partial(o.partial);
+    model.net = PConvUNet(model.info.architecture);
+  }
+  PConvUNet net = model.net;
+  net->to(device);
+  net->train();
+
+  VGG16Features vgg = o.vgg.empty() ? VGG16Features(nullptr) : load_vgg16_features(o.vgg, device);
+  const InpaintingLoss loss(InpaintingLossOptions().valid(o.w_valid).hole(o.w_hole).perceptual(o.w_perceptual).style(o.w_style).tv(o.w_tv),
+                            o.pixel_loss ? VGG16Features(nullptr) : vgg);
+  torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(o.lr));
+
+  int64_t step = resume ? load_checkpoint(checkpoint, net, optimizer, device) : 0;
+  int stage = 0;
+  auto enter_stage = [&](int s) {
+    stage = s;
+    const double lr = s == 2 ? o.finetune_lr : o.lr;
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    net->set_freeze_encoder_bn(s == 2);
+    log_info("stage " + std::to_string(s) + " from step " + std::to_string(step) + ": lr " + std::to_string(lr) +
+             (s == 2 ? ", encoder BN frozen" : ", BN learning everywhere"));
+  };
+  enter_stage(stage_at(o, step));
+  {
+    const std::string config = o.to_json().dump(2) + "\n";
+    write_file_atomic(out / "config.json", config.data(), config.size());
+  }
+
+  const auto files = list_images(o.train_dir);
+  BatchLoaderOptions data;
+  data.batch_size = o.batch_size;
+  data.image_size = o.image_size;
+  data.seed = o.seed;
+  data.workers = o.workers;
+  data.cache_mb = static_cast<size_t>(o.cache_mb);
+  BatchLoader loader(files, make_mask_source(o), data, static_cast<uint64_t>(step));
+  Validator validator(o, model.info.normalization, device);
+  TrainLog log(out, o.iterations, resume);
+  log_info("training on " + std::to_string(files.size()) + " images from " + o.train_dir + ", " +
+           (loss.uses_vgg() ? "paper loss (valid, hole, perceptual, style, tv)" : "pixel loss (valid, hole, tv)") +
+           ", device " + device.str() + (resume ? ", resumed at step " + std::to_string(step) : ""));
+
+  const auto& norm = model.info.normalization;
+  const torch::Tensor mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1}).to(device);
+  const torch::Tensor stdev = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1}).to(device);
+
+  TrainResult result;
+  const auto start = Clock::now();
+  double validation_seconds = 0;
+  const int64_t first_step = step;
+  while (step < o.iterations) {
+    if (g_stop) {
+      save_checkpoint(checkpoint, net, optimizer, step, stage);
+      log.finish_line();
+      log_info("stopped by signal at step " + std::to_string(step) + "; checkpoint written, continue with --resume");
+      result.interrupted = true;
+      break;
+    }
+    if (stage_at(o, step) != stage) enter_stage(stage_at(o, step));
+    const Batch batch = loader.next();
+    const torch::Tensor image = batch.image.to(device), mask = batch.mask.to(device);
+    const torch::Tensor output = net->forward((image - mean) / stdev, mask) * stdev + mean;
+    const LossTerms terms = loss(output, image, mask);
+    const auto values = terms.values();
+    if (!std::isfinite(values.at("total")))
+      throw Error("loss is not finite at step " + std::to_string(step + 1) + " (" + format_terms(values) +
+                  "); the last checkpoint is intact");
+    optimizer.zero_grad();
+    terms.total.backward();
+    optimizer.step();
+    ++step;
+
+    log.record(step, stage, values);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count() - validation_seconds;
+    const double wait_share = seconds > 0 ? loader.wait_seconds() / seconds : 0.0;
+    if (step % o.log_every == 0 || step == o.iterations)
+      log.report(step, stage, (step - first_step) / std::max(seconds, 1e-9), wait_share);
+    if (step % o.checkpoint_every == 0 || step == o.iterations) save_checkpoint(checkpoint, net, optimizer, step, stage);
+    if (validator.enabled() && (step % o.validate_every == 0 || step == o.iterations)) {
+      const auto v0 = Clock::now();
+      log.finish_line();
+      log.validation(step, validator.run(net, step));
+      net->train();
+      validation_seconds += std::chrono::duration<double>(Clock::now() - v0).count();
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count() - validation_seconds;
+  result.steps_done = step;
+  result.samples_per_second = seconds > 0 ? static_cast<double>((step - first_step) * o.batch_size) / seconds : 0.0;
+  result.data_wait_share = seconds > 0 ? loader.wait_seconds() / seconds : 0.0;
+  if (loader.unreadable_files() > 0)
+    log_warning(std::to_string(loader.unreadable_files()) + " training files could not be read and were skipped");
+  log.finish_line();
+  if (result.interrupted) return result;
+
+  model.info.training = {{"loss", loss.uses_vgg() ? "paper: valid + hole + perceptual + style + tv" : "pixel: valid + hole + tv"},
+                         {"weights", {{"valid", o.w_valid}, {"hole", o.w_hole}, {"tv", o.w_tv}}},
+                         {"iterations", step},
+                         {"batch_size", o.batch_size},
+                         {"image_size", o.image_size},
+                         {"lr", o.lr},
+                         {"finetune_lr", o.finetune_lr},
+                         {"finetune_from", o.finetune_from},
+                         {"train_images", files.size()},
+                         {"masks", o.mask_dir.empty() ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" +
+                                                            std::to_string(o.max_hole)
+                                                      : "augmented from " + o.mask_dir},
+                         {"seed", o.seed},
+                         {"device", device.str()}};
+  if (loss.uses_vgg()) {
+    model.info.training["weights"]["perceptual"] = o.w_perceptual;
+    model.info.training["weights"]["style"] = o.w_style;
+  }
+  net->eval();
+  result.model = out / "model.safetensors";
+  save_model(result.model, net, model.info, o.export_dtype == "float16" ? torch::kFloat16 : torch::kFloat32);
+  log_info("model written to " + result.model.string());
+  return result;
+}
+
+}  // namespace pconv
