@@ -52,3 +52,33 @@ cv::Mat rect_hole(int width, int height, cv::Rect hole) {
 }
 
 }  // namespace pconv::test
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "pconv/safetensors.h"
+#include "pconv/vgg16.h"
+
+namespace pconv::test {
+
+void write_random_vgg16(const fs::path& path, uint64_t seed) {
+  torch::manual_seed(seed);
+  VGG16Features vgg;
+  Safetensors file;
+  for (const auto& p : vgg->named_parameters()) file.tensors[p.key()] = p.value().detach().clone();
+  file.tensors["classifier.0.bias"] = torch::zeros({16});
+  write_safetensors(path, file);
+}
+
+void write_photos(const fs::path& folder, int count, int width, int height) {
+  fs::create_directories(folder);
+  cv::RNG rng(static_cast<uint64_t>(count) * 7919 + width);
+  for (int i = 0; i < count; ++i) {
+    cv::Mat img = test_image(width, height);
+    for (int k = 0; k < 6; ++k)
+      cv::circle(img, {rng.uniform(0, width), rng.uniform(0, height)}, rng.uniform(5, width / 4),
+                 cv::Scalar(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)), cv::FILLED);
+    cv::imwrite((folder / ("photo" + std::to_string(i) + ".jpg")).string(), img);
+  }
+}
+
+}  // namespace pconv::test

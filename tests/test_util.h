@@ -34,3 +34,14 @@ cv::Mat test_image(int width, int height, int depth = CV_8U, int channels = 3);
 cv::Mat rect_hole(int width, int height, cv::Rect hole);
 
 }  // namespace pconv::test
+
+namespace pconv::test {
+
+/// A VGG-16 safetensors file with torchvision's names and shapes and random weights, holding
+/// features.0 … features.14 (what the loss uses) plus one classifier tensor that must be ignored.
+void write_random_vgg16(const std::filesystem::path& path, uint64_t seed = 3);
+
+/// Writes `count` textured photos of width×height as JPEG files into `folder`.
+void write_photos(const std::filesystem::path& folder, int count, int width, int height);
+
+}  // namespace pconv::test

@@ -1,0 +1,199 @@
+// Training: configuration errors, overfitting one image, exact resume, interruption, NaN guard.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pconv/error.h"
+#include "pconv/files.h"
+#include "pconv/loss.h"
+#include "pconv/metrics.h"
+#include "pconv/model_file.h"
+#include "pconv/safetensors.h"
+#include "pconv/train.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+namespace fs = std::filesystem;
+using torch::indexing::Slice;
+
+TrainOptions tiny(const test::TempDir& dir) {
+  TrainOptions o;
+  o.train_dir = (dir / "photos").string();
+  o.out = (dir / "run").string();
+  o.image_size = 32;
+  o.depth = 3;
+  o.width = 0.125;
+  o.batch_size = 2;
+  o.iterations = 6;
+  o.pixel_loss = true;
+  o.threads = 1;
+  o.workers = 1;
+  o.log_every = 2;
+  o.checkpoint_every = 100;
+  o.device = "cpu";
+  return o;
+}
+
+template <typename F>
+void expect_error(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainConfig, ClearErrors) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  EXPECT_NO_THROW(o.check());
+  expect_error([&] { o.merge({{"batch_sise", 3}}, "cfg.json"); }, "unknown setting 'batch_sise'");
+  expect_error([&] { o.merge({{"lr", "fast"}}, "cfg.json"); }, "'lr' has the wrong type");
+  write_file_atomic(dir / "bad.json", std::vector<uint8_t>{'{', 'x'});
+  expect_error([&] { load_train_config(dir / "bad.json", o); }, "not valid JSON");
+  expect_error([&] { load_train_config(dir / "none.json", o); }, "none.json");
+  TrainOptions no_vgg = tiny(dir);
+  no_vgg.pixel_loss = false;
+  expect_error([&] { no_vgg.check(); }, "--pixel-loss");
+  TrainOptions bad = tiny(dir);
+  bad.train_dir = (dir / "nowhere").string();
+  expect_error([&] { bad.check(); }, "nowhere");
+  bad = tiny(dir);
+  bad.image_size = 36;
+  expect_error([&] { bad.check(); }, "multiple of");
+  // Settings round-trip through JSON.
+  TrainOptions copy;
+  copy.merge(o.to_json(), "round trip");
+  EXPECT_EQ(copy.to_json(), o.to_json());
+}
+
+TEST(Train, SmallNetworkOverfitsOneImage) {
+  torch::manual_seed(0);
+  PConvUNet net(PConvUNetOptions().depth(4).width(0.25));
+  net->train();
+  const cv::Mat photo = test::test_image(64, 64);
+  cv::Mat rgb;
+  photo.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
+  const torch::Tensor gt = torch::from_blob(rgb.data, {1, 64, 64, 3}).permute({0, 3, 1, 2}).contiguous();
+  torch::Tensor mask = torch::ones({1, 1, 64, 64});
+  mask.index_put_({0, 0, Slice(20, 40), Slice(16, 44)}, 0);
+  const InpaintingLoss loss;
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(2e-3));
+  auto hole_psnr = [&] {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    const auto out = net(gt * 2 - 1, mask) * 0.5 + 0.5;
+    net->train();
+    const double mse = ((out.clamp(0, 1) - gt).pow(2) * (1 - mask)).sum().item<double>() / ((1 - mask).sum().item<double>() * 3);
+    return 10 * std::log10(1.0 / mse);
+  };
+  const double before = hole_psnr();
+  for (int step = 0; step < 150; ++step) {
+    const auto out = net(gt * 2 - 1, mask) * 0.5 + 0.5;
+    const auto t = loss(out, gt, mask);
+    opt.zero_grad();
+    t.total.backward();
+    opt.step();
+  }
+  const double after = hole_psnr();
+  EXPECT_GT(after, before + 10.0) << "hole PSNR " << before << " -> " << after;
+}
+
+std::map<std::string, torch::Tensor> weights(const fs::path& model) { return read_safetensors(model).tensors; }
+
+TEST(Train, ResumedRunEqualsUninterruptedRun) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 4, 64, 48);
+  TrainOptions straight = tiny(dir);
+  straight.out = (dir / "straight").string();
+  straight.finetune_from = 4;  // the stage changes after the interruption point
+  const TrainResult a = train(straight, false);
+  EXPECT_EQ(a.steps_done, 6);
+
+  TrainOptions first = straight;
+  first.out = (dir / "split").string();
+  first.iterations = 3;
+  train(first, false);
+  TrainOptions second = first;
+  second.iterations = 6;
+  const TrainResult b = train(second, true);
+  EXPECT_EQ(b.steps_done, 6);
+
+  const auto wa = weights(a.model), wb = weights(b.model);
+  ASSERT_EQ(wa.size(), wb.size());
+  for (const auto& [name, t] : wa) EXPECT_TRUE(torch::equal(t, wb.at(name))) << name;
+  // The run folder holds what a person watches.
+  for (const char* f : {"config.json", "metrics.jsonl", "checkpoint.pt", "model.safetensors"})
+    EXPECT_TRUE(fs::exists(dir / "split" / f)) << f;
+  const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
+  EXPECT_EQ(metadata["training"]["loss"], "pixel: valid + hole + tv");
+  EXPECT_EQ(metadata["training"]["iterations"], 6);
+}
+
+TEST(Train, RefusesToOverwriteAndResumesOnlyWhatExists) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.iterations = 2;
+  expect_error([&] { train(o, true); }, "no checkpoint to resume");
+  train(o, false);
+  expect_error([&] { train(o, false); }, "--resume");
+  write_file_atomic(fs::path(o.out) / "checkpoint.pt", std::vector<uint8_t>(100, 1));
+  expect_error([&] { train(o, true); }, "checkpoint.pt");
+}
+
+TEST(Train, SignalStopsWithACheckpoint) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  stop_requested() = true;
+  const TrainResult r = train(o, false);
+  stop_requested() = false;
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_TRUE(fs::exists(fs::path(o.out) / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(fs::path(o.out) / "model.safetensors"));
+  EXPECT_EQ(train(o, true).steps_done, 6);
+}
+
+TEST(Train, NonFiniteLossStopsTheRunNamingTheStep) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.lr = 1e30;
+  o.iterations = 20;
+  expect_error([&] { train(o, false); }, "loss is not finite at step");
+  EXPECT_FALSE(fs::exists(fs::path(o.out) / "model.safetensors"));
+}
+
+TEST(Train, ValidationWritesGridsAndMetrics) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  test::write_photos(dir / "val", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.val_dir = (dir / "val").string();
+  o.validate_every = 3;
+  o.log_every = 1;
+  train(o, false);
+  EXPECT_TRUE(fs::exists(fs::path(o.out) / "val" / "step_0000003.png"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out) / "loss.png"));
+  const auto bytes = read_file(fs::path(o.out) / "metrics.jsonl");
+  const std::string text(bytes.begin(), bytes.end());
+  EXPECT_NE(text.find("\"psnr\""), std::string::npos);
+}
+
+TEST(Metrics, PsnrAndSsimBasics) {
+  const cv::Mat a(32, 32, CV_32FC3, cv::Scalar::all(0.5));
+  cv::Mat b = a.clone();
+  EXPECT_TRUE(std::isinf(psnr(a, b)));
+  EXPECT_NEAR(ssim(a, b), 1.0, 1e-12);
+  b += cv::Scalar::all(0.1);
+  EXPECT_NEAR(psnr(a, b), 20.0, 1e-4);
+  EXPECT_NEAR(mean_l1(a, b), 0.1, 1e-6);
+  EXPECT_LT(ssim(a, b), 1.0);
+}
+
+}  // namespace
+}  // namespace pconv
