@@ -16,18 +16,19 @@ constexpr int64_t kPaperKernels[] = {7, 5, 5};        // then 3
 
 int64_t encoder_kernel(int64_t layer) { return layer <= 3 ? kPaperKernels[layer - 1] : 3; }
 
+torch::Tensor upsample2(const torch::Tensor& x) {
+  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+}
+
 // cat(nearest ×2 upsampling of `low`, `skip`) along channels, written straight into one buffer:
 // at 512×512 the upsampled map alone is 64 MB, and this is the peak of inference memory.
 torch::Tensor upsample_concat(const torch::Tensor& low, const torch::Tensor& skip) {
+  if (torch::GradMode::is_enabled()) return torch::cat({upsample2(low), skip}, 1);  // faster backward
   const int64_t n = low.size(0), c = low.size(1), h = low.size(2), w = low.size(3);
   torch::Tensor joined = torch::empty({n, c + skip.size(1), 2 * h, 2 * w}, low.options());
   joined.narrow(1, 0, c).view({n, c, h, 2, w, 2}).copy_(low.view({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}));
   joined.narrow(1, c, skip.size(1)).copy_(skip);
   return joined;
-}
-
-torch::Tensor upsample2(const torch::Tensor& x) {
-  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
 }
 
 // x ⊙ m, in place when no gradient is recorded: inference then allocates no second copy of

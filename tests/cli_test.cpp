@@ -184,6 +184,38 @@ TEST_F(Cli, GreyMaskPixelsGiveAWarning) {
   EXPECT_NE(r.output.find("neither black nor white"), std::string::npos) << r.output;
 }
 
+TEST_F(Cli, TrainEndToEndWithConfigAndOverrides) {
+  const auto help = pconv("train --help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* s : {"--train", "--vgg", "--pixel-loss", "--iterations INT=1000", "--lr FLOAT=0.0002", "--resume",
+                        "--finetune-from INT=-1", "--config"})
+    EXPECT_NE(help.output.find(s), std::string::npos) << s;
+
+  test::write_photos(dir / "photos", 3, 64, 48);
+  const auto refused = pconv("train --train " + p("photos") + " --out " + p("run0"));
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.output.find("--pixel-loss"), std::string::npos) << refused.output;
+
+  const std::string config = R"({"pixel_loss": true, "image_size": 32, "depth": 3, "width": 0.125,
+                                 "batch_size": 2, "iterations": 50, "threads": 1, "workers": 1})";
+  write_file_atomic(dir / "config.json", config.data(), config.size());
+  const auto r = pconv("train --config " + p("config.json") + " --train " + p("photos") + " --iterations 4 --out " + p("run"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"steps\":4"), std::string::npos) << r.output;
+  const auto saved = read_file(dir / "run" / "config.json");
+  const std::string text(saved.begin(), saved.end());
+  EXPECT_NE(text.find("\"iterations\": 4"), std::string::npos) << "the flag overrides the file: " << text;
+  EXPECT_NE(text.find("\"image_size\": 32"), std::string::npos) << text;
+  EXPECT_EQ(pconv("info " + p("run/model.safetensors")).code, 0);
+  // Extending the run: --resume reads the run's own config; the flag raises the step count.
+  const auto more = pconv("train --out " + p("run") + " --resume --iterations 6");
+  EXPECT_EQ(more.code, 0) << more.output;
+  EXPECT_NE(more.output.find("\"steps\":6"), std::string::npos) << more.output;
+  const auto bad = pconv("train --config " + p("photos/photo0.jpg") + " --out " + p("run2"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.output.find("photo0.jpg: not valid JSON"), std::string::npos) << bad.output;
+}
+
 TEST_F(Cli, InfoPrintsTheArchitecture) {
   const auto r = pconv("info " + model.string());
   EXPECT_EQ(r.code, 0) << r.output;
