@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   add(pconv::app::add_inpaint_command(root));
   add(pconv::app::add_info_command(root));
   add(pconv::app::add_train_command(root));
+  add(pconv::app::add_masks_command(root));
+  add(pconv::app::add_evaluate_command(root));
 
   try {
     root.parse(argc, argv);

@@ -216,6 +216,24 @@ TEST_F(Cli, TrainEndToEndWithConfigAndOverrides) {
   EXPECT_NE(bad.output.find("photo0.jpg: not valid JSON"), std::string::npos) << bad.output;
 }
 
+TEST_F(Cli, MasksAndEvaluateEndToEnd) {
+  EXPECT_EQ(pconv("masks --help").code, 0);
+  EXPECT_NE(pconv("evaluate --help").output.find("--method TEXT"), std::string::npos);
+  const auto masks = pconv("masks --out " + p("set") + " --count 2 --size 64 --seed 3");
+  ASSERT_EQ(masks.code, 0) << masks.output;
+  EXPECT_TRUE(fs::exists(dir / "set" / "0.3-0.4" / "no_border" / "00001.png"));
+  test::write_photos(dir / "photos", 2, 80, 64);
+  const auto r = pconv("evaluate --images " + p("photos") + " --masks " + p("set") + " --size 64 --method telea --method " +
+                       model.string() + " --out " + p("report") + " --jobs 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| Telea (OpenCV) |"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PConv U-Net (model.safetensors)"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "report" / "report.html"));
+  const auto bad = pconv("evaluate --images " + p("nothing") + " --out " + p("r2"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.output.find("nothing"), std::string::npos) << bad.output;
+}
+
 TEST_F(Cli, InfoPrintsTheArchitecture) {
   const auto r = pconv("info " + model.string());
   EXPECT_EQ(r.code, 0) << r.output;

@@ -1,0 +1,39 @@
+// pconv masks: a reproducible mask set in the paper's six hole-ratio buckets.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "pconv/error.h"
+#include "pconv/evaluate.h"
+#include "pconv/log.h"
+
+namespace pconv::app {
+
+Run add_masks_command(CLI::App& root) {
+  auto o = std::make_shared<MaskSetOptions>();
+  auto out = std::make_shared<std::string>();
+  auto images = std::make_shared<std::string>();
+  auto size = std::make_shared<int>(512);
+  CLI::App* cmd = root.add_subcommand(
+      "masks", "Write masks (white = hole) in the paper's six hole-ratio buckets, with and without holes at the border");
+  cmd->add_option("--out,-o", *out, "Folder for <bucket>/<border|no_border>/NNNNN.png and masks.json")->required();
+  cmd->add_option("--count,-n", o->per_category, "Masks per bucket and border category (12 categories)")->capture_default_str();
+  cmd->add_option("--size", *size, "Side of the square masks")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed; the same seed gives the same masks")->capture_default_str();
+  cmd->add_option("--images", *images, "Also write originals and masked images from this folder of photos");
+  return [o, out, images, size] {
+    o->out = *out;
+    o->images = *images;
+    o->width = o->height = *size;
+    const bool tty = isatty(STDERR_FILENO);
+    const size_t n = write_mask_set(*o, [tty](size_t done, size_t total) {
+      if (tty) std::fprintf(stderr, "\rpconv: masks %zu/%zu%s", done, total, done == total ? "\n" : "");
+    });
+    log_info(std::to_string(n) + " masks written to " + *out);
+    return 0;
+  };
+}
+
+}  // namespace pconv::app

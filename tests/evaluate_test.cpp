@@ -1,0 +1,159 @@
+// pconv masks / pconv evaluate: buckets honoured, reproducible masks, metrics against
+// scikit-image, the report end to end, clear errors.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "pconv/error.h"
+#include "pconv/evaluate.h"
+#include "pconv/files.h"
+#include "pconv/image.h"
+#include "pconv/metrics.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+namespace fs = std::filesystem;
+
+cv::Mat fixture(const std::string& name) {
+  cv::Mat f;
+  cv::imread((fs::path(PCONV_TEST_DATA) / name).string(), cv::IMREAD_COLOR).convertTo(f, CV_32FC3, 1.0 / 255.0);
+  return f;
+}
+
+TEST(Metrics, AgreeWithScikitImage) {
+  // Reference values: scikit-image 0.19.3, structural_similarity(a, b, gaussian_weights=True,
+  // sigma=1.5, use_sample_covariance=False, data_range=1.0, channel_axis=-1),
+  // peak_signal_noise_ratio(a, b, data_range=1.0), mean |a − b|, on tests/data/*.png as float/255.
+  const cv::Mat a = fixture("metrics_a.png"), noisy = fixture("metrics_noisy.png"), blurred = fixture("metrics_blurred.png");
+  ASSERT_FALSE(a.empty());
+  EXPECT_NEAR(psnr(a, noisy), 20.9103365349, 1e-6);
+  EXPECT_NEAR(ssim(a, noisy), 0.4047431569, 1e-6);
+  EXPECT_NEAR(mean_l1(a, noisy), 0.0779816006, 1e-6);
+  EXPECT_NEAR(psnr(a, blurred), 36.0563908983, 1e-6);
+  EXPECT_NEAR(ssim(a, blurred), 0.9962671395, 1e-6);
+  EXPECT_NEAR(mean_l1(a, blurred), 0.0110898352, 1e-6);
+}
+
+TEST(MaskSet, BucketsBordersAndSeeds) {
+  test::TempDir dir;
+  MaskSetOptions o;
+  o.out = dir / "set";
+  o.width = o.height = 64;
+  o.per_category = 3;
+  o.seed = 5;
+  EXPECT_EQ(write_mask_set(o), 36u);
+  const auto set = read_mask_set(o.out);
+  ASSERT_EQ(set.size(), 12u);
+  for (const auto& [category, files] : set) {
+    ASSERT_EQ(files.size(), 3u);
+    for (const auto& f : files) {
+      const cv::Mat hole = binarize_mask(load_image(f)).hole;
+      const double r = hole_ratio(hole);
+      EXPECT_GT(r, category.bucket.lo) << f;
+      EXPECT_LE(r, category.bucket.hi) << f;
+      EXPECT_EQ(touches_border(hole), category.border) << f;
+    }
+  }
+  EXPECT_TRUE(fs::exists(o.out / "masks.json"));
+  o.out = dir / "again";
+  write_mask_set(o);
+  for (const auto& [category, files] : set)
+    for (const auto& f : files)
+      EXPECT_EQ(read_file(f), read_file(dir / "again" / category.name() / f.filename())) << "same seed, same masks";
+
+  test::write_photos(dir / "photos", 2, 80, 60);
+  o.out = dir / "with_images";
+  o.per_category = 1;
+  o.images = dir / "photos";
+  write_mask_set(o);
+  EXPECT_TRUE(fs::exists(dir / "with_images" / "0.1-0.2" / "border" / "00000_masked.png"));
+  EXPECT_TRUE(fs::exists(dir / "with_images" / "0.1-0.2" / "border" / "00000_image.png"));
+  EXPECT_EQ(read_mask_set(dir / "with_images").front().second.size(), 1u) << "images are not taken for masks";
+}
+
+TEST(Evaluate, ReportForModelsAndClassicalMethods) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 3, 96, 80);
+  test::write_tiny_model(dir / "tiny.safetensors", 3, 0.25);
+  std::vector<std::unique_ptr<InpaintMethod>> owned;
+  owned.push_back(make_method("telea", torch::kCPU));
+  owned.push_back(make_method("ns", torch::kCPU));
+  if (have_fsr()) owned.push_back(make_method("fsr", torch::kCPU));
+  owned.push_back(make_method((dir / "tiny.safetensors").string(), torch::kCPU));
+  std::vector<const InpaintMethod*> methods;
+  for (const auto& m : owned) methods.push_back(m.get());
+
+  EvaluationOptions o;
+  o.images = dir / "photos";
+  o.size = 64;
+  o.per_category = 2;
+  o.jobs = 2;
+  o.examples = 1;
+  size_t last = 0;
+  const EvaluationReport r = evaluate(o, methods, [&](size_t done, size_t) { last = done; });
+  EXPECT_EQ(last, 24u);
+  ASSERT_EQ(r.cells.size(), methods.size());
+  for (const auto& row : r.cells)
+    for (const auto& cell : row) {
+      EXPECT_EQ(cell.count, 2u);
+      EXPECT_GT(cell.psnr, 5.0);
+      EXPECT_GT(cell.ssim, 0.0);
+      EXPECT_GT(cell.l1, 0.0);
+    }
+  // Larger holes cost every method: the smallest bucket beats the largest.
+  for (const auto& row : r.cells) EXPECT_GT(row[0].psnr, row[10].psnr);
+  EXPECT_EQ(r.examples.size(), 12u);
+
+  write_report(r, dir / "report");
+  for (const char* f : {"report.md", "report.csv", "report.json", "report.html"}) EXPECT_TRUE(fs::exists(dir / "report" / f)) << f;
+  const std::string md = report_markdown(r);
+  EXPECT_NE(md.find("| Telea (OpenCV) |"), std::string::npos);
+  EXPECT_NE(md.find("0.5-0.6 B"), std::string::npos);
+  const auto csv = read_file(dir / "report" / "report.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(1 + 12 * methods.size()));
+
+  // The same with a mask set on disk.
+  MaskSetOptions m;
+  m.out = dir / "set";
+  m.width = m.height = 64;
+  m.per_category = 1;
+  write_mask_set(m);
+  o.masks = m.out;
+  o.jobs = 1;
+  EXPECT_EQ(evaluate(o, methods).cells[0][3].count, 1u);
+}
+
+TEST(Evaluate, ClearErrors) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 1, 64, 64);
+  const auto telea = make_method("telea", torch::kCPU);
+  const std::vector<const InpaintMethod*> methods{telea.get()};
+  EvaluationOptions o;
+  o.images = dir / "missing";
+  EXPECT_THROW(evaluate(o, methods), Error);
+  fs::create_directories(dir / "empty");
+  o.images = dir / "empty";
+  EXPECT_THROW(evaluate(o, methods), Error);
+  o.images = dir / "photos";
+  EXPECT_THROW(evaluate(o, {}), Error);
+  MaskSetOptions m;
+  m.out = dir / "set";
+  m.width = m.height = 32;
+  m.per_category = 1;
+  write_mask_set(m);
+  o.masks = m.out;
+  o.size = 64;
+  try {
+    evaluate(o, methods);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("32x32 but --size is 64"), std::string::npos) << e.what();
+  }
+  o.masks = dir / "photos";
+  EXPECT_THROW(evaluate(o, methods), Error);
+  EXPECT_THROW(make_method("patchmatch", torch::kCPU), Error);
+}
+
+}  // namespace
+}  // namespace pconv
