@@ -22,17 +22,19 @@ Run add_evaluate_command(CLI::App& root) {
   auto device = std::make_shared<std::string>("auto");
   auto radius = std::make_shared<int>(3);
   o->jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  CLI::App* cmd = root.add_subcommand("evaluate", "Score models and classical methods per hole bucket (the paper's Table 1)");
+  CLI::App* cmd =
+      root.add_subcommand("evaluate", "Score models and classical methods per hole bucket (the paper's Table 1)");
   cmd->add_option("--images,-i", *images, "Folder of ground-truth photos")->required();
   cmd->add_option("--masks,-m", *masks, "A mask set from pconv masks; default: masks generated per category");
-  cmd->add_option("--method", *methods,
-                  "telea, ns, fsr (OpenCV xphoto) or a model file; repeat for several")
+  cmd->add_option("--method", *methods, "telea, ns, fsr (OpenCV xphoto) or a model file; repeat for several")
       ->capture_default_str();
   cmd->add_option("--out,-o", *out, "Folder for report.md, report.csv, report.json, report.html")->required();
   cmd->add_option("--size", o->size, "Square centre crop of each photo; 0 = native size")->capture_default_str();
-  cmd->add_option("--per-category", o->per_category, "Generated masks per bucket and border category")->capture_default_str();
+  cmd->add_option("--per-category", o->per_category, "Generated masks per bucket and border category")
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of generated masks")->capture_default_str();
-  cmd->add_option("--jobs,-j", o->jobs, "Images evaluated in parallel (timings compare best with 1)")->capture_default_str();
+  cmd->add_option("--jobs,-j", o->jobs, "Images evaluated in parallel (timings compare best with 1)")
+      ->capture_default_str();
   cmd->add_option("--examples", o->examples, "Examples per category on the HTML page")->capture_default_str();
   cmd->add_option("--radius", *radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
   cmd->add_option("--device", *device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
@@ -51,8 +53,10 @@ Run add_evaluate_command(CLI::App& root) {
     }
     const bool tty = isatty(STDERR_FILENO);
     const EvaluationReport report = evaluate(*o, list, [tty](size_t done, size_t total) {
-      if (tty) std::fprintf(stderr, "\rpconv: evaluated %zu/%zu%s", done, total, done == total ? "\n" : "");
-      else if (done == total || done % 50 == 0) log_info("evaluated " + std::to_string(done) + "/" + std::to_string(total));
+      if (tty)
+        std::fprintf(stderr, "\rpconv: evaluated %zu/%zu%s", done, total, done == total ? "\n" : "");
+      else if (done == total || done % 50 == 0)
+        log_info("evaluated " + std::to_string(done) + "/" + std::to_string(total));
     });
     write_report(report, *out);
     std::cout << report_markdown(report);

@@ -1,11 +1,11 @@
 // pconv inpaint: fill the holes of one image or a folder of images.
-#include <opencv2/imgproc.hpp>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "commands.h"
@@ -139,7 +139,8 @@ int run_folder(const Inpainter& inpainter, const Options& o) {
   if (fs::exists(output_dir, ec) && !fs::is_directory(output_dir, ec))
     throw Error(output_dir.string() + ": --image is a folder, so --output must be a folder too");
   if (fs::exists(output_dir, ec) && fs::equivalent(image_dir, output_dir, ec))
-    throw Error(output_dir.string() + ": the output folder must differ from the image folder (inputs would be overwritten)");
+    throw Error(output_dir.string() +
+                ": the output folder must differ from the image folder (inputs would be overwritten)");
   const std::vector<fs::path> images = images_in(image_dir);
   if (images.empty()) throw Error(image_dir.string() + ": no images (png, jpg, webp, bmp, tiff) in this folder");
   fs::create_directories(output_dir, ec);
@@ -151,7 +152,8 @@ int run_folder(const Inpainter& inpainter, const Options& o) {
   const int total = static_cast<int>(images.size());
   for (const fs::path& image : images) {
     ++index;
-    if (!o.quiet) log_info("[" + std::to_string(index) + "/" + std::to_string(total) + "] " + image.filename().string());
+    if (!o.quiet)
+      log_info("[" + std::to_string(index) + "/" + std::to_string(total) + "] " + image.filename().string());
     try {
       fs::path mask = o.mask;
       if (mask_is_dir) {
@@ -179,7 +181,8 @@ int run(const Options& o) {
   set_threads(o.threads);
   std::error_code ec;
   if (!fs::exists(o.image, ec)) throw Error(o.image + ": no such file or folder");
-  if (o.jpeg_quality < 1 || o.jpeg_quality > 100) throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
+  if (o.jpeg_quality < 1 || o.jpeg_quality > 100)
+    throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
   const fs::path model_path = resolve_model(o.model);
   const Inpainter inpainter = Inpainter::from_file(model_path, device);

@@ -17,9 +17,11 @@ Run add_masks_command(CLI::App& root) {
   auto images = std::make_shared<std::string>();
   auto size = std::make_shared<int>(512);
   CLI::App* cmd = root.add_subcommand(
-      "masks", "Write masks (white = hole) in the paper's six hole-ratio buckets, with and without holes at the border");
+      "masks",
+      "Write masks (white = hole) in the paper's six hole-ratio buckets, with and without holes at the border");
   cmd->add_option("--out,-o", *out, "Folder for <bucket>/<border|no_border>/NNNNN.png and masks.json")->required();
-  cmd->add_option("--count,-n", o->per_category, "Masks per bucket and border category (12 categories)")->capture_default_str();
+  cmd->add_option("--count,-n", o->per_category, "Masks per bucket and border category (12 categories)")
+      ->capture_default_str();
   cmd->add_option("--size", *size, "Side of the square masks")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed; the same seed gives the same masks")->capture_default_str();
   cmd->add_option("--images", *images, "Also write originals and masked images from this folder of photos");

@@ -42,9 +42,11 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--max-hole", o->max_hole, "Largest hole ratio of generated masks")->capture_default_str();
   cmd->add_option("--depth", o->depth, "Encoder layers: 7 for 256x256, 8 for 512x512")->capture_default_str();
   cmd->add_option("--width", o->width, "Channel multiplier")->capture_default_str();
-  cmd->add_option("--partial", o->partial, "true: partial convolutions; false: the plain U-Net baseline")->capture_default_str();
+  cmd->add_option("--partial", o->partial, "true: partial convolutions; false: the plain U-Net baseline")
+      ->capture_default_str();
   cmd->add_option("--init", o->init, "Start from this model file (architecture taken from it)");
-  cmd->add_option("--vgg", o->vgg, "VGG-16 weights (safetensors, torchvision names) for the perceptual and style losses");
+  cmd->add_option("--vgg", o->vgg,
+                  "VGG-16 weights (safetensors, torchvision names) for the perceptual and style losses");
   cmd->add_flag("--pixel-loss", o->pixel_loss, "Train without VGG: valid + hole + TV only (default: off)");
   cmd->add_option("--w-valid", o->w_valid, "Weight of L_valid")->capture_default_str();
   cmd->add_option("--w-hole", o->w_hole, "Weight of L_hole")->capture_default_str();
@@ -54,19 +56,24 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--batch-size", o->batch_size, "Images per step")->capture_default_str();
   cmd->add_option("--iterations", o->iterations, "Total steps of the run (both stages)")->capture_default_str();
   cmd->add_option("--lr", o->lr, "Adam learning rate of stage 1")->capture_default_str();
-  cmd->add_option("--finetune-lr", o->finetune_lr, "Learning rate of stage 2 (encoder BN frozen)")->capture_default_str();
-  cmd->add_option("--finetune-from", o->finetune_from, "First step of stage 2; -1 never, 0 the whole run")->capture_default_str();
-  cmd->add_option("--out", o->out, "Run folder: checkpoint, config, metrics, validation images, model")->capture_default_str();
+  cmd->add_option("--finetune-lr", o->finetune_lr, "Learning rate of stage 2 (encoder BN frozen)")
+      ->capture_default_str();
+  cmd->add_option("--finetune-from", o->finetune_from, "First step of stage 2; -1 never, 0 the whole run")
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Run folder: checkpoint, config, metrics, validation images, model")
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of weights, data order, crops and masks")->capture_default_str();
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "LibTorch threads; 0 = every core")->capture_default_str();
   cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
-  cmd->add_option("--cache-mb", o->cache_mb, "Memory for decoded training photos; 0 = decode every time")->capture_default_str();
+  cmd->add_option("--cache-mb", o->cache_mb, "Memory for decoded training photos; 0 = decode every time")
+      ->capture_default_str();
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
   cmd->add_option("--validate-every", o->validate_every, "Steps between validations")->capture_default_str();
   cmd->add_option("--log-every", o->log_every, "Steps between log lines and metrics records")->capture_default_str();
   cmd->add_option("--val-images", o->val_images, "Validation images scored each time")->capture_default_str();
-  cmd->add_option("--export-dtype", o->export_dtype, "float32 or float16 for the final model file")->capture_default_str();
+  cmd->add_option("--export-dtype", o->export_dtype, "float32 or float16 for the final model file")
+      ->capture_default_str();
   cmd->add_flag("--quiet,-q", *quiet, "Only warnings and errors on stderr (default: off)");
 
   return [cmd, o, config, resume, quiet] {

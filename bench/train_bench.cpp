@@ -57,7 +57,8 @@ void BM_TrainStep256(benchmark::State& state) {
   data.batch_size = batch;
   data.image_size = size;
   data.workers = 2;
-  pconv::BatchLoader loader(photos(), [gen](uint64_t i) { return gen->generate(i); }, data);
+  pconv::BatchLoader loader(
+      photos(), [gen](uint64_t i) { return gen->generate(i); }, data);
 
   const pconv::Batch fixed = loader.next();
   auto step = [&] {
@@ -73,12 +74,22 @@ void BM_TrainStep256(benchmark::State& state) {
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  state.SetLabel(std::string(full_loss ? "full loss (VGG-16)" : "pixel loss") + (pipeline ? ", data pipeline" : ", batch in memory"));
-  state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(full_loss ? "full loss (VGG-16)" : "pixel loss") +
+                 (pipeline ? ", data pipeline" : ", batch in memory"));
+  state.counters["samples_per_s"] =
+      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["data_wait_share"] = (loader.wait_seconds() - wait0) / seconds;
 }
 
-BENCHMARK(BM_TrainStep256)->ArgNames({"full_loss", "pipeline"})->Args({0, 0})->Args({0, 1})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(4);
+BENCHMARK(BM_TrainStep256)
+    ->ArgNames({"full_loss", "pipeline"})
+    ->Args({0, 0})
+    ->Args({0, 1})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(4);
 
 }  // namespace
 

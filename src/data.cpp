@@ -1,11 +1,10 @@
 #include "pconv/data.h"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pconv/error.h"
 #include "pconv/files.h"
@@ -43,8 +42,9 @@ cv::Mat read_rgb(const fs::path& file) {
 cv::Mat scale_shorter_side(const cv::Mat& rgb, int target) {
   const double f = static_cast<double>(target) / std::min(rgb.cols, rgb.rows);
   cv::Mat out;
-  cv::resize(rgb, out, {std::max(target, static_cast<int>(std::lround(rgb.cols * f))),
-                        std::max(target, static_cast<int>(std::lround(rgb.rows * f)))},
+  cv::resize(rgb, out,
+             {std::max(target, static_cast<int>(std::lround(rgb.cols * f))),
+              std::max(target, static_cast<int>(std::lround(rgb.rows * f)))},
              0, 0, f < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
   return out;
 }
@@ -59,9 +59,14 @@ cv::Mat load_training_base(const fs::path& file, int size) {
   }
   cv::Mat rgb;
   switch (image.channels()) {
-    case 1: cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB); break;
-    case 4: cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB); break;
-    default: cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
+    case 1:
+      cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 4:
+      cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB);
+      break;
+    default:
+      cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
   }
   if (rgb.depth() == CV_16U) rgb.convertTo(rgb, CV_8U, 1.0 / 257.0);
   if (std::min(rgb.cols, rgb.rows) > 2 * size) rgb = scale_shorter_side(rgb, 2 * size);

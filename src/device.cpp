@@ -17,10 +17,10 @@ torch::Device parse_device(const std::string& name) {
         throw Error("device '" + name + "': expected cuda:N with N a GPU index");
       index = std::stoi(digits);
     }
-    if (!torch::cuda::is_available()) throw Error("device '" + name + "': CUDA is not available in this build or on this machine");
+    if (!torch::cuda::is_available())
+      throw Error("device '" + name + "': CUDA is not available in this build or on this machine");
     const int count = static_cast<int>(torch::cuda::device_count());
-    if (index >= count)
-      throw Error("device '" + name + "': only " + std::to_string(count) + " CUDA device(s) present");
+    if (index >= count) throw Error("device '" + name + "': only " + std::to_string(count) + " CUDA device(s) present");
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw Error("device '" + name + "': expected auto, cpu, cuda or cuda:N");

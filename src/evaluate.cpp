@@ -54,7 +54,8 @@ class ModelInpaint : public InpaintMethod {
  public:
   ModelInpaint(const fs::path& path, const torch::Device& device)
       : inpainter_(Inpainter::from_file(path, device)),
-        name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() + ")") {}
+        name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
+              ")") {}
   std::string name() const override { return name_; }
   cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override { return inpainter_.inpaint(bgr, hole); }
 
@@ -165,7 +166,8 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           cv::Mat comp = truth.clone();
           filled.copyTo(comp, hole);
           const cv::Mat comp_f = to_float(comp);
-          results.push_back({1, 100.0 * mean_l1(comp_f, truth_f), psnr(comp_f, truth_f), ssim(comp_f, truth_f), seconds});
+          results.push_back(
+              {1, 100.0 * mean_l1(comp_f, truth_f), psnr(comp_f, truth_f), ssim(comp_f, truth_f), seconds});
           outputs.push_back(comp);
         }
         std::lock_guard<std::mutex> lock(mutex);

@@ -66,9 +66,7 @@ cv::Mat alpha_hole_mask(const cv::Mat& image) {
   return alpha8 <= 127;
 }
 
-bool is_image_extension(const std::string& ext) {
-  return cv::haveImageWriter("x" + ext);
-}
+bool is_image_extension(const std::string& ext) { return cv::haveImageWriter("x" + ext); }
 
 void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
   const std::string ext = lower_extension(path);
@@ -77,7 +75,8 @@ void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
   cv::Mat out = image;
   const bool eight_bit_only = ext == ".jpg" || ext == ".jpeg" || ext == ".webp" || ext == ".bmp";
   if (image.depth() == CV_16U && eight_bit_only) {
-    log_warning(path.string() + ": " + ext + " holds 8 bits per channel; the 16-bit result is reduced (use .png or .tiff to keep 16 bits)");
+    log_warning(path.string() + ": " + ext +
+                " holds 8 bits per channel; the 16-bit result is reduced (use .png or .tiff to keep 16 bits)");
     image.convertTo(out, CV_8U, 1.0 / 257.0);
   }
   if (out.channels() == 4 && (ext == ".jpg" || ext == ".jpeg")) {
@@ -101,10 +100,17 @@ cv::Mat to_rgb_float(const cv::Mat& image) {
   cv::Mat scaled, rgb;
   image.convertTo(scaled, CV_32F, 1.0 / full_scale(image.depth()));
   switch (image.channels()) {
-    case 1: cv::cvtColor(scaled, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(scaled, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(scaled, rgb, cv::COLOR_BGRA2RGB); break;
-    default: throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
+    case 1:
+      cv::cvtColor(scaled, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(scaled, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4:
+      cv::cvtColor(scaled, rgb, cv::COLOR_BGRA2RGB);
+      break;
+    default:
+      throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
   }
   return rgb;
 }
@@ -113,8 +119,12 @@ void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
   CV_Assert(rgb.type() == CV_32FC3 && rgb.size() == image.size() && hole.size() == image.size());
   cv::Mat color;
   switch (image.channels()) {
-    case 1: cv::cvtColor(rgb, color, cv::COLOR_RGB2GRAY); break;
-    case 3: cv::cvtColor(rgb, color, cv::COLOR_RGB2BGR); break;
+    case 1:
+      cv::cvtColor(rgb, color, cv::COLOR_RGB2GRAY);
+      break;
+    case 3:
+      cv::cvtColor(rgb, color, cv::COLOR_RGB2BGR);
+      break;
     case 4: {
       cv::Mat bgr, alpha;
       cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
@@ -126,7 +136,8 @@ void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
       cv::merge(planes, color);
       break;
     }
-    default: throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
+    default:
+      throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
   }
   cv::Mat converted;
   color.convertTo(converted, image.type(), full_scale(image.depth()));

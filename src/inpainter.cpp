@@ -22,8 +22,8 @@ void Inpainter::check(const InpaintOptions& options) const {
     throw Error("tile size " + std::to_string(options.tile) + " must be a positive multiple of " +
                 std::to_string(multiple) + " for this model");
   if (options.overlap < 0 || 2 * options.overlap >= options.tile)
-    throw Error("tile overlap " + std::to_string(options.overlap) + " must be at least 0 and less than half the tile (" +
-                std::to_string(options.tile) + ")");
+    throw Error("tile overlap " + std::to_string(options.overlap) +
+                " must be at least 0 and less than half the tile (" + std::to_string(options.tile) + ")");
 }
 
 cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
@@ -38,7 +38,8 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
   c10::InferenceMode inference;
   const torch::Tensor image = to_network(padded_rgb, model_.info.normalization).to(device_);
   cv::Mat valid8 = padded_hole == 0;
-  torch::Tensor valid = torch::from_blob(valid8.data, {1, 1, rows, cols}, torch::kUInt8).to(device_, torch::kFloat).div_(255.0);
+  torch::Tensor valid =
+      torch::from_blob(valid8.data, {1, 1, rows, cols}, torch::kUInt8).to(device_, torch::kFloat).div_(255.0);
   const torch::Tensor output = model_.net.ptr()->forward(image, valid);
   return from_network(output, model_.info.normalization)(cv::Rect(0, 0, rgb.cols, rgb.rows)).clone();
 }
@@ -58,7 +59,9 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     throw Error("the mask covers the whole image: there is nothing to fill the hole from");
 
   const cv::Mat rgb = to_rgb_float(image);
-  const TileFill fill = [this](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) { return predict(tile_rgb, tile_hole); };
+  const TileFill fill = [this](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
+    return predict(tile_rgb, tile_hole);
+  };
   const cv::Mat filled = fill_tiled(rgb, hole, options.tile, options.overlap, fill, options.progress);
   composite_into(result, filled, hole);
   if (options.opaque_fill && result.channels() == 4) {

@@ -6,7 +6,7 @@ namespace F = torch::nn::functional;
 std::map<std::string, double> LossTerms::values() const {
   std::map<std::string, double> out;
   const std::pair<const char*, const torch::Tensor*> all[] = {
-      {"total", &total}, {"valid", &valid}, {"hole", &hole}, {"perceptual", &perceptual},
+      {"total", &total},         {"valid", &valid},           {"hole", &hole}, {"perceptual", &perceptual},
       {"style_out", &style_out}, {"style_comp", &style_comp}, {"tv", &tv}};
   for (const auto& [name, t] : all)
     if (t->defined()) out[name] = t->item<double>();
@@ -34,9 +34,13 @@ torch::Tensor total_variation(const torch::Tensor& image, const torch::Tensor& r
   const auto down = region.index({Slice(), Slice(), Slice(1, None), Slice()}) *
                     region.index({Slice(), Slice(), Slice(None, -1), Slice()});
   const auto dx = (image.index({Slice(), Slice(), Slice(), Slice(1, None)}) -
-                   image.index({Slice(), Slice(), Slice(), Slice(None, -1)})).abs() * right;
+                   image.index({Slice(), Slice(), Slice(), Slice(None, -1)}))
+                      .abs() *
+                  right;
   const auto dy = (image.index({Slice(), Slice(), Slice(1, None), Slice()}) -
-                   image.index({Slice(), Slice(), Slice(None, -1), Slice()})).abs() * down;
+                   image.index({Slice(), Slice(), Slice(None, -1), Slice()}))
+                      .abs() *
+                  down;
   return (dx.sum() + dy.sum()) / static_cast<double>(image.numel());
 }
 

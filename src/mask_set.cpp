@@ -1,9 +1,8 @@
 // Hole buckets, mask categories and mask sets on disk (pconv masks).
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pconv/data.h"
 #include "pconv/error.h"
@@ -22,7 +21,8 @@ std::string HoleBucket::name() const {
 }
 
 const std::vector<HoleBucket>& paper_buckets() {
-  static const std::vector<HoleBucket> buckets = {{0.01, 0.1}, {0.1, 0.2}, {0.2, 0.3}, {0.3, 0.4}, {0.4, 0.5}, {0.5, 0.6}};
+  static const std::vector<HoleBucket> buckets = {{0.01, 0.1}, {0.1, 0.2}, {0.2, 0.3},
+                                                  {0.3, 0.4},  {0.4, 0.5}, {0.5, 0.6}};
   return buckets;
 }
 
@@ -67,8 +67,13 @@ size_t write_mask_set(const MaskSetOptions& o, const std::function<void(size_t, 
   std::vector<fs::path> photos;
   if (!o.images.empty()) photos = list_images(o.images);
   if (o.width != o.height && !photos.empty()) throw Error("masked images need square masks (--size N)");
-  json manifest = {{"format", "pconv-mask-set"}, {"version", 1}, {"width", o.width}, {"height", o.height},
-                   {"seed", o.seed}, {"per_category", o.per_category}, {"hole", "white (255)"},
+  json manifest = {{"format", "pconv-mask-set"},
+                   {"version", 1},
+                   {"width", o.width},
+                   {"height", o.height},
+                   {"seed", o.seed},
+                   {"per_category", o.per_category},
+                   {"hole", "white (255)"},
                    {"border", "a hole touches the border when a hole pixel lies in the outermost row or column"},
                    {"categories", json::object()}};
   const auto categories = paper_categories();
@@ -92,7 +97,8 @@ size_t write_mask_set(const MaskSetOptions& o, const std::function<void(size_t, 
       }
       if (progress) progress(++done, total);
     }
-    manifest["categories"][c.name()] = {{"lo", c.bucket.lo}, {"hi", c.bucket.hi}, {"border", c.border}, {"ratios", ratios}};
+    manifest["categories"][c.name()] = {
+        {"lo", c.bucket.lo}, {"hi", c.bucket.hi}, {"border", c.border}, {"ratios", ratios}};
   }
   const std::string text = manifest.dump(1) + "\n";
   write_file_atomic(o.out / "masks.json", text.data(), text.size());

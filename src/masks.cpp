@@ -1,9 +1,8 @@
 #include "pconv/masks.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <opencv2/imgproc.hpp>
 
 #include "pconv/error.h"
 #include "pconv/image.h"
@@ -33,7 +32,8 @@ bool touches_border(const cv::Mat& hole) {
 
 void MaskGeneratorOptions::check() const {
   if (width() < 8 || height() < 8)
-    throw Error("mask size " + std::to_string(width()) + "x" + std::to_string(height()) + " is too small (at least 8x8)");
+    throw Error("mask size " + std::to_string(width()) + "x" + std::to_string(height()) +
+                " is too small (at least 8x8)");
   if (!(min_ratio() >= 0.0 && min_ratio() <= max_ratio() && max_ratio() <= 0.95))
     throw Error("hole ratio range [" + std::to_string(min_ratio()) + ", " + std::to_string(max_ratio()) +
                 "] is invalid (0 <= min <= max <= 0.95)");
@@ -58,13 +58,13 @@ void draw_shape(cv::Mat& hole, Rng& rng, int max_thickness) {
                cv::Scalar(255), thickness, cv::LINE_8);
       break;
     case 1:
-      cv::circle(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)}, uniform(rng, 3, max_thickness), cv::Scalar(255),
-                 cv::FILLED, cv::LINE_8);
+      cv::circle(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)}, uniform(rng, 3, max_thickness),
+                 cv::Scalar(255), cv::FILLED, cv::LINE_8);
       break;
     default:
-      cv::ellipse(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)}, {uniform(rng, 1, w / 2), uniform(rng, 1, h / 2)},
-                  uniform(rng, 3, 180), uniform(rng, 3, 180), uniform(rng, 3, 180), cv::Scalar(255), thickness,
-                  cv::LINE_8);
+      cv::ellipse(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)},
+                  {uniform(rng, 1, w / 2), uniform(rng, 1, h / 2)}, uniform(rng, 3, 180), uniform(rng, 3, 180),
+                  uniform(rng, 3, 180), cv::Scalar(255), thickness, cv::LINE_8);
   }
 }
 
@@ -73,10 +73,17 @@ void draw_border_stroke(cv::Mat& hole, Rng& rng, int max_thickness) {
   const int w = hole.cols, h = hole.rows;
   cv::Point start;
   switch (uniform(rng, 0, 3)) {
-    case 0: start = {uniform(rng, 0, w - 1), 0}; break;
-    case 1: start = {uniform(rng, 0, w - 1), h - 1}; break;
-    case 2: start = {0, uniform(rng, 0, h - 1)}; break;
-    default: start = {w - 1, uniform(rng, 0, h - 1)};
+    case 0:
+      start = {uniform(rng, 0, w - 1), 0};
+      break;
+    case 1:
+      start = {uniform(rng, 0, w - 1), h - 1};
+      break;
+    case 2:
+      start = {0, uniform(rng, 0, h - 1)};
+      break;
+    default:
+      start = {w - 1, uniform(rng, 0, h - 1)};
   }
   const cv::Point end(uniform(rng, w / 4, 3 * w / 4), uniform(rng, h / 4, 3 * h / 4));
   const cv::Point mid = start + (end - start) * (uniform(rng, 10, 100) / 100.0);

@@ -1,9 +1,8 @@
 #include "pconv/metrics.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include <cmath>
 #include <limits>
+#include <opencv2/imgproc.hpp>
 
 #include "pconv/error.h"
 

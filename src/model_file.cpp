@@ -29,7 +29,9 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
     const std::string kind = arch.at("type").get<std::string>();
     if (kind != "pconv-unet" && kind != "unet")
       throw Error(where + ": unknown architecture '" + kind + "' (expected pconv-unet or unet)");
-    info.architecture.partial(kind == "pconv-unet").depth(arch.at("depth").get<int64_t>()).width(arch.at("width").get<double>());
+    info.architecture.partial(kind == "pconv-unet")
+        .depth(arch.at("depth").get<int64_t>())
+        .width(arch.at("width").get<double>());
     info.architecture.check();
     const json& input = doc.at("input");
     info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
@@ -58,20 +60,18 @@ std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
 
 json model_metadata_json(const ModelInfo& info) {
   const auto& a = info.architecture;
-  return {{"format", "pconv-model"},
-          {"version", kModelFormatVersion},
-          {"architecture",
-           {{"type", a.partial() ? "pconv-unet" : "unet"},
-            {"depth", a.depth()},
-            {"width", a.width()},
-            {"size_multiple", a.size_multiple()},
-            {"mask_convention", "1 = valid, 0 = hole"}}},
-          {"input",
-           {{"color", "RGB"},
-            {"range", {0.0, 1.0}},
-            {"mean", info.normalization.mean},
-            {"std", info.normalization.std}}},
-          {"training", info.training}};
+  return {
+      {"format", "pconv-model"},
+      {"version", kModelFormatVersion},
+      {"architecture",
+       {{"type", a.partial() ? "pconv-unet" : "unet"},
+        {"depth", a.depth()},
+        {"width", a.width()},
+        {"size_multiple", a.size_multiple()},
+        {"mask_convention", "1 = valid, 0 = hole"}}},
+      {"input",
+       {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
+      {"training", info.training}};
 }
 
 void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, torch::Dtype storage) {
@@ -81,7 +81,8 @@ void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, tor
   file.metadata["format"] = "pt";
   file.metadata[kModelMetadataKey] = model_metadata_json(info).dump();
   for (auto& [name, tensor] : model_state(net))
-    file.tensors[name] = tensor.is_floating_point() ? tensor.detach().to(torch::kCPU, storage) : tensor.detach().to(torch::kCPU);
+    file.tensors[name] =
+        tensor.is_floating_point() ? tensor.detach().to(torch::kCPU, storage) : tensor.detach().to(torch::kCPU);
   write_safetensors(path, file);
 }
 

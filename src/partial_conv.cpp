@@ -7,12 +7,9 @@ namespace pconv {
 PartialConv2dImpl::PartialConv2dImpl(PartialConv2dOptions options_) : options(options_) { reset(); }
 
 void PartialConv2dImpl::reset() {
-  TORCH_CHECK(options.in_channels() > 0, "PartialConv2d: in_channels must be positive, got ",
-              options.in_channels());
-  TORCH_CHECK(options.out_channels() > 0, "PartialConv2d: out_channels must be positive, got ",
-              options.out_channels());
-  TORCH_CHECK(options.kernel_size() > 0, "PartialConv2d: kernel_size must be positive, got ",
-              options.kernel_size());
+  TORCH_CHECK(options.in_channels() > 0, "PartialConv2d: in_channels must be positive, got ", options.in_channels());
+  TORCH_CHECK(options.out_channels() > 0, "PartialConv2d: out_channels must be positive, got ", options.out_channels());
+  TORCH_CHECK(options.kernel_size() > 0, "PartialConv2d: kernel_size must be positive, got ", options.kernel_size());
   TORCH_CHECK(options.stride() > 0 && options.dilation() > 0 && options.padding() >= 0,
               "PartialConv2d: stride and dilation must be positive and padding non-negative");
   const int64_t k = options.kernel_size();
@@ -37,8 +34,8 @@ void PartialConv2dImpl::pretty_print(std::ostream& stream) const {
 
 std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::mask_update(const torch::Tensor& valid_channels) const {
   torch::NoGradGuard no_grad;
-  const torch::Tensor valid = torch::conv2d(valid_channels, window.to(valid_channels.dtype()), {},
-                                            options.stride(), options.padding(), options.dilation());
+  const torch::Tensor valid = torch::conv2d(valid_channels, window.to(valid_channels.dtype()), {}, options.stride(),
+                                            options.padding(), options.dilation());
   const double window_size = static_cast<double>(options.in_channels() * options.kernel_size() * options.kernel_size());
   // Counts are small integers, exact in float: 0.5 separates "no valid entry" from "some".
   const torch::Tensor new_mask = valid.gt(0.5).to(valid.dtype());
@@ -53,8 +50,7 @@ std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::forward_masked(const
   TORCH_CHECK(valid_channels.dim() == 4 && valid_channels.size(1) == 1 &&
                   valid_channels.size(0) == masked_input.size(0) && valid_channels.size(2) == masked_input.size(2) &&
                   valid_channels.size(3) == masked_input.size(3),
-              "PartialConv2d: valid-channel count must be (N,1,H,W) matching the input, got ",
-              valid_channels.sizes());
+              "PartialConv2d: valid-channel count must be (N,1,H,W) matching the input, got ", valid_channels.sizes());
   auto [new_mask, ratio] = mask_update(valid_channels);
   torch::Tensor out = torch::conv2d(masked_input, weight, {}, options.stride(), options.padding(), options.dilation());
   // In place: the convolution's backward does not need its output, and these maps are the

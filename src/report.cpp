@@ -37,10 +37,20 @@ int best(const EvaluationReport& r, size_t category, const Metric& m) {
   for (size_t i = 0; i < r.methods.size(); ++i) {
     const CellResult& c = r.cells[i][category];
     if (c.count == 0) continue;
-    if (b < 0 || (m.higher_is_better ? c.*m.field > r.cells[b][category].*m.field : c.*m.field < r.cells[b][category].*m.field))
+    if (b < 0 ||
+        (m.higher_is_better ? c.*m.field > r.cells[b][category].*m.field : c.*m.field < r.cells[b][category].*m.field))
       b = static_cast<int>(i);
   }
   return b;
+}
+
+// A table cell's text, wrapped in `open`/`close` when it is the best of its column.
+std::string cell_text(const EvaluationReport& r, size_t method, size_t category, const Metric& m,
+                      const std::string& open, const std::string& close) {
+  const CellResult& cell = r.cells[method][category];
+  if (cell.count == 0) return "–";
+  const std::string v = fmt(cell.*m.field, m.decimals);
+  return best(r, category, m) == static_cast<int>(method) && r.methods.size() > 1 ? open + v + close : v;
 }
 
 std::string describe(const EvaluationReport& r) {
@@ -48,8 +58,10 @@ std::string describe(const EvaluationReport& r) {
   for (const auto& row : r.cells)
     for (const auto& c : row) per = std::max(per, c.count);
   return std::to_string(r.images) + " ground-truth images, " +
-         (r.size > 0 ? std::to_string(r.size) + "×" + std::to_string(r.size) + " centre crops" : std::string("native size")) +
-         ", up to " + std::to_string(per) + " masks per category; metrics on the composite (N: holes away from the "
+         (r.size > 0 ? std::to_string(r.size) + "×" + std::to_string(r.size) + " centre crops"
+                     : std::string("native size")) +
+         ", up to " + std::to_string(per) +
+         " masks per category; metrics on the composite (N: holes away from the "
          "border, B: holes touching it)";
 }
 }  // namespace
@@ -65,11 +77,7 @@ std::string report_markdown(const EvaluationReport& r) {
     md << "\n";
     for (size_t i = 0; i < r.methods.size(); ++i) {
       md << "| " << r.methods[i] << " |";
-      for (size_t c = 0; c < r.categories.size(); ++c) {
-        const CellResult& cell = r.cells[i][c];
-        const std::string v = cell.count ? fmt(cell.*m.field, m.decimals) : "–";
-        md << " " << (best(r, c, m) == static_cast<int>(i) && r.methods.size() > 1 ? "**" + v + "**" : v) << " |";
-      }
+      for (size_t c = 0; c < r.categories.size(); ++c) md << " " << cell_text(r, i, c, m, "**", "**") << " |";
       md << "\n";
     }
   }
@@ -88,10 +96,16 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
     for (size_t c = 0; c < r.categories.size(); ++c) {
       const CellResult& x = r.cells[i][c];
       const MaskCategory& k = r.categories[c];
-      csv << '"' << r.methods[i] << "\"," << k.bucket.lo << "," << k.bucket.hi << "," << (k.border ? "yes" : "no") << ","
-          << x.count << "," << fmt(x.l1, 4) << "," << fmt(x.psnr, 4) << "," << fmt(x.ssim, 5) << "," << fmt(x.seconds, 5) << "\n";
-      cells.push_back({{"method", r.methods[i]}, {"bucket", {k.bucket.lo, k.bucket.hi}}, {"border", k.border},
-                       {"count", x.count}, {"l1_percent", x.l1}, {"psnr_db", x.psnr}, {"ssim", x.ssim},
+      csv << '"' << r.methods[i] << "\"," << k.bucket.lo << "," << k.bucket.hi << "," << (k.border ? "yes" : "no")
+          << "," << x.count << "," << fmt(x.l1, 4) << "," << fmt(x.psnr, 4) << "," << fmt(x.ssim, 5) << ","
+          << fmt(x.seconds, 5) << "\n";
+      cells.push_back({{"method", r.methods[i]},
+                       {"bucket", {k.bucket.lo, k.bucket.hi}},
+                       {"border", k.border},
+                       {"count", x.count},
+                       {"l1_percent", x.l1},
+                       {"psnr_db", x.psnr},
+                       {"ssim", x.ssim},
                        {"seconds_per_image", x.seconds}});
     }
   const std::string csv_text = csv.str();
@@ -104,7 +118,8 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
   html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>pconv evaluation</title><style>"
           "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
           "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-          "b{color:#060}figure{display:inline-block;margin:4px;text-align:center}img{width:192px;image-rendering:pixelated}"
+          "b{color:#060}figure{display:inline-block;margin:4px;text-align:center}img{width:192px;image-rendering:"
+          "pixelated}"
           "figcaption{font-size:11px;max-width:192px}</style></head><body><h1>Inpainting quality per hole ratio</h1><p>"
        << describe(r) << ".</p>";
   for (const Metric& m : kMetrics) {
@@ -113,11 +128,8 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
     html << "</tr>";
     for (size_t i = 0; i < r.methods.size(); ++i) {
       html << "<tr><td>" << r.methods[i] << "</td>";
-      for (size_t c = 0; c < r.categories.size(); ++c) {
-        const CellResult& cell = r.cells[i][c];
-        const std::string v = cell.count ? fmt(cell.*m.field, m.decimals) : "–";
-        html << "<td>" << (best(r, c, m) == static_cast<int>(i) && r.methods.size() > 1 ? "<b>" + v + "</b>" : v) << "</td>";
-      }
+      for (size_t c = 0; c < r.categories.size(); ++c)
+        html << "<td>" << cell_text(r, i, c, m, "<b>", "</b>") << "</td>";
       html << "</tr>";
     }
     html << "</table>";
@@ -134,7 +146,8 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
     };
     const std::string stem = std::to_string(e);
     figure(ex.masked, "masked input", stem + "_input.png");
-    for (size_t m = 0; m < ex.outputs.size(); ++m) figure(ex.outputs[m], r.methods[m], stem + "_m" + std::to_string(m) + ".png");
+    for (size_t m = 0; m < ex.outputs.size(); ++m)
+      figure(ex.outputs[m], r.methods[m], stem + "_m" + std::to_string(m) + ".png");
     figure(ex.truth, "ground truth", stem + "_truth.png");
     html << "</div>";
   }

@@ -22,9 +22,9 @@ struct DtypeInfo {
   uint64_t size;
 };
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
-    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
-    {"I16", torch::kInt16, 2},    {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"F64", torch::kFloat64, 8},   {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
     {"BOOL", torch::kBool, 1},
 };
 
@@ -60,13 +60,14 @@ Entry parse_entry(const std::string& where, const std::string& name, const json&
     e.shape.push_back(static_cast<int64_t>(n));
   }
   const auto& offsets = value.contains("data_offsets") ? value["data_offsets"] : json();
-  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+      !offsets[1].is_number_unsigned())
     throw Error(at + "data_offsets must be two non-negative integers");
   e.begin = offsets[0].get<uint64_t>();
   e.end = offsets[1].get<uint64_t>();
   if (e.begin > e.end || e.end > data_size)
-    throw Error(at + "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                "] lie outside the " + std::to_string(data_size) + "-byte data section (truncated file?)");
+    throw Error(at + "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "] lie outside the " +
+                std::to_string(data_size) + "-byte data section (truncated file?)");
   if (numel > std::numeric_limits<uint64_t>::max() / e.dtype->size || numel * e.dtype->size != e.end - e.begin)
     throw Error(at + "shape and dtype need " + std::to_string(numel) + "×" + std::to_string(e.dtype->size) +
                 " bytes but data_offsets span " + std::to_string(e.end - e.begin));

@@ -42,7 +42,8 @@ void save_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& o
   write_file_atomic(path, bytes);
 }
 
-int64_t load_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& optimizer, const torch::Device& device) {
+int64_t load_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& optimizer,
+                        const torch::Device& device) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path.string(), device);
@@ -62,7 +63,8 @@ int64_t load_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam
   } catch (const Error& e) {
     throw Error(path.string() + ": " + e.what());
   } catch (const c10::Error& e) {
-    throw Error(path.string() + ": not a readable checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    throw Error(path.string() + ": not a readable checkpoint (" +
+                std::string(e.what_without_backtrace()).substr(0, 200) + ")");
   }
 }
 
@@ -72,7 +74,8 @@ MaskSource make_mask_source(const TrainOptions& o) {
     return [folder](uint64_t i) { return folder->generate(i); };
   }
   auto gen = std::make_shared<MaskGenerator>(
-      MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(o.min_hole).max_ratio(o.max_hole), mix_seed(o.seed, 1));
+      MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(o.min_hole).max_ratio(o.max_hole),
+      mix_seed(o.seed, 1));
   return [gen](uint64_t i) { return gen->generate(i); };
 }
 
@@ -128,8 +131,9 @@ TrainResult train(const TrainOptions& options, bool resume) {
   net->train();
 
   VGG16Features vgg = o.vgg.empty() ? VGG16Features(nullptr) : load_vgg16_features(o.vgg, device);
-  const InpaintingLoss loss(InpaintingLossOptions().valid(o.w_valid).hole(o.w_hole).perceptual(o.w_perceptual).style(o.w_style).tv(o.w_tv),
-                            o.pixel_loss ? VGG16Features(nullptr) : vgg);
+  const InpaintingLoss loss(
+      InpaintingLossOptions().valid(o.w_valid).hole(o.w_hole).perceptual(o.w_perceptual).style(o.w_style).tv(o.w_tv),
+      o.pixel_loss ? VGG16Features(nullptr) : vgg);
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(o.lr));
 
   int64_t step = resume ? load_checkpoint(checkpoint, net, optimizer, device) : 0;
@@ -163,8 +167,10 @@ TrainResult train(const TrainOptions& options, bool resume) {
            ", device " + device.str() + (resume ? ", resumed at step " + std::to_string(step) : ""));
 
   const auto& norm = model.info.normalization;
-  const torch::Tensor mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1}).to(device);
-  const torch::Tensor stdev = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1}).to(device);
+  const torch::Tensor mean =
+      torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1}).to(device);
+  const torch::Tensor stdev =
+      torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1}).to(device);
 
   TrainResult result;
   const auto start = Clock::now();
@@ -197,7 +203,8 @@ TrainResult train(const TrainOptions& options, bool resume) {
     const double wait_share = seconds > 0 ? loader.wait_seconds() / seconds : 0.0;
     if (step % o.log_every == 0 || step == o.iterations)
       log.report(step, stage, (step - first_step) / std::max(seconds, 1e-9), wait_share);
-    if (step % o.checkpoint_every == 0 || step == o.iterations) save_checkpoint(checkpoint, net, optimizer, step, stage);
+    if (step % o.checkpoint_every == 0 || step == o.iterations)
+      save_checkpoint(checkpoint, net, optimizer, step, stage);
     if (validator.enabled() && (step % o.validate_every == 0 || step == o.iterations)) {
       const auto v0 = Clock::now();
       log.finish_line();
@@ -215,20 +222,21 @@ TrainResult train(const TrainOptions& options, bool resume) {
   log.finish_line();
   if (result.interrupted) return result;
 
-  model.info.training = {{"loss", loss.uses_vgg() ? "paper: valid + hole + perceptual + style + tv" : "pixel: valid + hole + tv"},
-                         {"weights", {{"valid", o.w_valid}, {"hole", o.w_hole}, {"tv", o.w_tv}}},
-                         {"iterations", step},
-                         {"batch_size", o.batch_size},
-                         {"image_size", o.image_size},
-                         {"lr", o.lr},
-                         {"finetune_lr", o.finetune_lr},
-                         {"finetune_from", o.finetune_from},
-                         {"train_images", files.size()},
-                         {"masks", o.mask_dir.empty() ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" +
-                                                            std::to_string(o.max_hole)
-                                                      : "augmented from " + o.mask_dir},
-                         {"seed", o.seed},
-                         {"device", device.str()}};
+  model.info.training = {
+      {"loss", loss.uses_vgg() ? "paper: valid + hole + perceptual + style + tv" : "pixel: valid + hole + tv"},
+      {"weights", {{"valid", o.w_valid}, {"hole", o.w_hole}, {"tv", o.w_tv}}},
+      {"iterations", step},
+      {"batch_size", o.batch_size},
+      {"image_size", o.image_size},
+      {"lr", o.lr},
+      {"finetune_lr", o.finetune_lr},
+      {"finetune_from", o.finetune_from},
+      {"train_images", files.size()},
+      {"masks", o.mask_dir.empty()
+                    ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" + std::to_string(o.max_hole)
+                    : "augmented from " + o.mask_dir},
+      {"seed", o.seed},
+      {"device", device.str()}};
   if (loss.uses_vgg()) {
     model.info.training["weights"]["perceptual"] = o.w_perceptual;
     model.info.training["weights"]["style"] = o.w_style;

@@ -83,19 +83,21 @@ void TrainOptions::check() const {
   if (!mask_dir.empty() && !fs::is_directory(mask_dir, ec)) fail(mask_dir + ": mask folder does not exist");
   if (!init.empty() && !fs::exists(init, ec)) fail(init + ": --init model file does not exist");
   if (image_size < 32 || image_size % (int64_t{1} << depth) != 0)
-    fail("image_size " + std::to_string(image_size) + " must be at least 32 and a multiple of 2^depth = " +
-         std::to_string(int64_t{1} << depth));
+    fail("image_size " + std::to_string(image_size) +
+         " must be at least 32 and a multiple of 2^depth = " + std::to_string(int64_t{1} << depth));
   if (batch_size < 1) fail("batch_size " + std::to_string(batch_size) + " must be at least 1");
   if (iterations < 1) fail("iterations " + std::to_string(iterations) + " must be at least 1");
   if (!(lr > 0) || !(finetune_lr > 0)) fail("learning rates must be positive");
   if (finetune_from < -1) fail("finetune_from must be -1 (never) or a step");
   if (threads < 0 || workers < 1 || cache_mb < 0) fail("threads and cache_mb must be >= 0 and workers >= 1");
-  if (checkpoint_every < 1 || validate_every < 1 || log_every < 1) fail("checkpoint/validate/log intervals must be >= 1");
+  if (checkpoint_every < 1 || validate_every < 1 || log_every < 1)
+    fail("checkpoint/validate/log intervals must be >= 1");
   if (export_dtype != "float32" && export_dtype != "float16")
     fail("export_dtype '" + export_dtype + "' must be float32 or float16");
   if (vgg.empty() && !pixel_loss)
-    fail("no VGG-16 weights for the perceptual and style losses: pass --vgg FILE (torchvision's vgg16 "
-         "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with --pixel-loss");
+    fail(
+        "no VGG-16 weights for the perceptual and style losses: pass --vgg FILE (torchvision's vgg16 "
+        "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with --pixel-loss");
   if (!vgg.empty() && !fs::exists(vgg, ec)) fail(vgg + ": VGG-16 weights file does not exist");
   PConvUNetOptions().depth(depth).width(width).check();
 }

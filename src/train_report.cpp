@@ -41,7 +41,9 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
       const cv::Mat& gt = images_[i];
       const cv::Mat& hole = holes_[i];
       const torch::Tensor valid =
-          torch::from_blob(const_cast<uint8_t*>(hole.ptr<uint8_t>()), {1, 1, hole.rows, hole.cols}, torch::kUInt8).eq(0).to(device_, torch::kFloat);
+          torch::from_blob(const_cast<uint8_t*>(hole.ptr<uint8_t>()), {1, 1, hole.rows, hole.cols}, torch::kUInt8)
+              .eq(0)
+              .to(device_, torch::kFloat);
       const cv::Mat output = from_network(net->forward(to_network(gt, norm_).to(device_), valid), norm_);
       cv::Mat comp = gt.clone();
       output.copyTo(comp, hole);
@@ -81,7 +83,8 @@ TrainLog::TrainLog(const fs::path& out, int64_t iterations, bool resume)
     while (std::getline(in, line)) {
       try {
         const json j = json::parse(line);
-        if (j.contains("loss") && j.contains("step")) curve_.emplace_back(j["step"].get<int64_t>(), j["loss"]["total"].get<double>());
+        if (j.contains("loss") && j.contains("step"))
+          curve_.emplace_back(j["step"].get<int64_t>(), j["loss"]["total"].get<double>());
       } catch (const json::exception&) {
         // A line cut short by an interruption: skip it.
       }
@@ -100,8 +103,12 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
   json loss;
   for (const auto& [k, v] : sums_) loss[k] = v / count_;
   const double total = loss["total"].get<double>();
-  metrics_ << json{{"step", step}, {"stage", stage}, {"loss", loss}, {"steps_per_s", steps_per_second},
-                   {"data_wait", data_wait_share}}.dump()
+  metrics_ << json{{"step", step},
+                   {"stage", stage},
+                   {"loss", loss},
+                   {"steps_per_s", steps_per_second},
+                   {"data_wait", data_wait_share}}
+                  .dump()
            << std::endl;
   curve_.emplace_back(step, total);
   sums_.clear();
@@ -110,16 +117,17 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
   const double eta = steps_per_second > 0 ? (iterations_ - step) / steps_per_second : 0;
   std::ostringstream line;
   line << "step " << step << "/" << iterations_ << " [stage " << stage << "] " << std::fixed << std::setprecision(2)
-       << steps_per_second << " it/s, ETA " << static_cast<int64_t>(eta) / 60 << "m" << std::setw(2) << std::setfill('0')
-       << static_cast<int64_t>(eta) % 60 << "s" << std::setfill(' ') << std::setprecision(4) << " | loss " << total;
+       << steps_per_second << " it/s, ETA " << static_cast<int64_t>(eta) / 60 << "m" << std::setw(2)
+       << std::setfill('0') << static_cast<int64_t>(eta) % 60 << "s" << std::setfill(' ') << std::setprecision(4)
+       << " | loss " << total;
   for (const auto& [k, v] : loss.items())
     if (k != "total") line << " " << k << " " << v.get<double>();
   line << std::setprecision(1) << " | data wait " << 100.0 * data_wait_share << "%";
   if (tty_) {
     const int width = 30;
     const int filled = static_cast<int>(width * step / std::max<int64_t>(1, iterations_));
-    std::fprintf(stderr, "\r[%s%s] %s\033[K", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 line.str().c_str());
+    std::fprintf(stderr, "\r[%s%s] %s\033[K", std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), line.str().c_str());
     std::fflush(stderr);
     line_open_ = true;
   } else {
@@ -128,11 +136,15 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
 }
 
 void TrainLog::validation(int64_t step, const ValidationMetrics& m) {
-  metrics_ << json{{"step", step}, {"val", {{"psnr", m.psnr}, {"ssim", m.ssim}, {"l1", m.l1}}}, {"grid", m.grid.string()}}.dump()
+  metrics_ << json{{"step", step},
+                   {"val", {{"psnr", m.psnr}, {"ssim", m.ssim}, {"l1", m.l1}}},
+                   {"grid", m.grid.string()}}
+                  .dump()
            << std::endl;
   std::ostringstream line;
   line << "validation at step " << step << ": PSNR " << std::fixed << std::setprecision(2) << m.psnr << " dB, SSIM "
-       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "% -> " << m.grid.string();
+       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "% -> "
+       << m.grid.string();
   log_info(line.str());
   draw_loss_curve();
 }
@@ -150,7 +162,8 @@ void TrainLog::draw_loss_curve() const {
   for (const auto& [s, v] : curve_)
     if (v > 0) lo = std::min(lo, std::log10(v)), hi = std::max(hi, std::log10(v));
   if (!(hi > lo)) hi = lo + 1;
-  const double s0 = static_cast<double>(curve_.front().first), s1 = static_cast<double>(std::max(curve_.back().first, curve_.front().first + 1));
+  const double s0 = static_cast<double>(curve_.front().first),
+               s1 = static_cast<double>(std::max(curve_.back().first, curve_.front().first + 1));
   std::vector<cv::Point> points;
   for (const auto& [s, v] : curve_) {
     if (v <= 0) continue;

@@ -1,10 +1,9 @@
 #pragma once
 // What a training run shows and writes: progress, metrics.jsonl, validation grids, the loss curve.
-#include <opencv2/core.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 

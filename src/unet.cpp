@@ -17,7 +17,8 @@ constexpr int64_t kPaperKernels[] = {7, 5, 5};        // then 3
 int64_t encoder_kernel(int64_t layer) { return layer <= 3 ? kPaperKernels[layer - 1] : 3; }
 
 torch::Tensor upsample2(const torch::Tensor& x) {
-  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+  return F::interpolate(x,
+                        F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
 }
 
 // cat(nearest ×2 upsampling of `low`, `skip`) along channels, written straight into one buffer:
@@ -38,7 +39,9 @@ torch::Tensor apply_mask(torch::Tensor x, const torch::Tensor& m) {
 }
 
 // BN (when present) then the activation, in place on the BN output, which BN's backward does not need.
-torch::Tensor leaky(torch::Tensor x) { return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2).inplace(true)); }
+torch::Tensor leaky(torch::Tensor x) {
+  return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2).inplace(true));
+}
 }  // namespace
 
 void PConvUNetOptions::check() const {
@@ -102,11 +105,12 @@ void PConvUNetImpl::set_freeze_encoder_bn(bool freeze) {
 torch::Tensor PConvUNetImpl::forward(const torch::Tensor& image, const torch::Tensor& mask) {
   const int64_t multiple = options_.size_multiple();
   TORCH_CHECK(image.dim() == 4 && image.size(1) == 3, "PConvUNet: image must be (N,3,H,W), got ", image.sizes());
-  TORCH_CHECK(mask.dim() == 4 && mask.size(1) == 1 && mask.size(0) == image.size(0) &&
-                  mask.size(2) == image.size(2) && mask.size(3) == image.size(3),
+  TORCH_CHECK(mask.dim() == 4 && mask.size(1) == 1 && mask.size(0) == image.size(0) && mask.size(2) == image.size(2) &&
+                  mask.size(3) == image.size(3),
               "PConvUNet: mask must be (N,1,H,W) matching the image, got ", mask.sizes());
-  TORCH_CHECK(image.size(2) % multiple == 0 && image.size(3) % multiple == 0, "PConvUNet: H and W must be multiples of ",
-              multiple, " at depth ", options_.depth(), ", got ", image.size(2), "x", image.size(3));
+  TORCH_CHECK(image.size(2) % multiple == 0 && image.size(3) % multiple == 0,
+              "PConvUNet: H and W must be multiples of ", multiple, " at depth ", options_.depth(), ", got ",
+              image.size(2), "x", image.size(3));
   return options_.partial() ? forward_partial(image, mask) : forward_plain(image, mask);
 }
 
@@ -127,8 +131,8 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
   torch::Tensor x = std::exchange(features.back(), {}), m = masks.back();
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
-    const torch::Tensor valid = upsample2(m) * static_cast<double>(x.size(1)) +
-                                masks[skip] * static_cast<double>(features[skip].size(1));
+    const torch::Tensor valid =
+        upsample2(m) * static_cast<double>(x.size(1)) + masks[skip] * static_cast<double>(features[skip].size(1));
     // Each skip connection is used once: release it, and the joined input after its convolution.
     torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
     std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);

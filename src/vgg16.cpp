@@ -11,10 +11,10 @@ VGG16FeaturesImpl::VGG16FeaturesImpl() {
   auto relu = [] { return nn::ReLU(nn::ReLUOptions(true)); };
   auto pool = [] { return nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)); };
   // Indices as torchvision's vgg16().features, so that parameter names match its state_dict.
-  features = register_module("features", nn::Sequential(conv(3, 64), relu(), conv(64, 64), relu(), pool(),          // 0-4
-                                                         conv(64, 128), relu(), conv(128, 128), relu(), pool(),     // 5-9
-                                                         conv(128, 256), relu(), conv(256, 256), relu(),            // 10-13
-                                                         conv(256, 256), relu(), pool()));                          // 14-16
+  features = register_module("features", nn::Sequential(conv(3, 64), relu(), conv(64, 64), relu(), pool(),      // 0-4
+                                                        conv(64, 128), relu(), conv(128, 128), relu(), pool(),  // 5-9
+                                                        conv(128, 256), relu(), conv(256, 256), relu(),         // 10-13
+                                                        conv(256, 256), relu(), pool()));                       // 14-16
   mean_ = register_buffer("mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
   std_ = register_buffer("std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
 }
@@ -47,7 +47,8 @@ VGG16Features load_vgg16_features(const std::filesystem::path& path, const torch
       throw Error(msg.str());
     }
     if (!t.is_floating_point()) throw Error(where + ": tensor '" + p.key() + "' is not floating point");
-    if (!torch::isfinite(t).all().item<bool>()) throw Error(where + ": tensor '" + p.key() + "' holds NaN or infinite values");
+    if (!torch::isfinite(t).all().item<bool>())
+      throw Error(where + ": tensor '" + p.key() + "' holds NaN or infinite values");
     p.value().copy_(t);
     p.value().set_requires_grad(false);
   }

@@ -74,9 +74,12 @@ TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
 
 TEST_F(Cli, InvertedMaskAndAlphaMask) {
   cv::imwrite(p("paper_mask.png"), 255 - hole);
-  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("paper_mask.png") +
-                  " --invert-mask -o " + p("a.png")).code, 0);
-  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("b.png")).code, 0);
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("paper_mask.png") + " --invert-mask -o " +
+                  p("a.png"))
+                .code,
+            0);
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("b.png")).code,
+            0);
   EXPECT_EQ(cv::norm(load_image(dir / "a.png"), load_image(dir / "b.png"), cv::NORM_INF), 0.0);
 
   cv::Mat rgba = test::test_image(96, 72, CV_8U, 4);
@@ -95,7 +98,8 @@ TEST_F(Cli, InvertedMaskAndAlphaMask) {
 
 TEST_F(Cli, SixteenBitGrayStaysSixteenBitGray) {
   cv::imwrite(p("gray16.png"), test::test_image(96, 72, CV_16U, 1));
-  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("gray16.png") + " -m " + p("mask.png") + " -o " + p("g.png")).code, 0);
+  ASSERT_EQ(pconv("inpaint " + common() + "-i " + p("gray16.png") + " -m " + p("mask.png") + " -o " + p("g.png")).code,
+            0);
   const cv::Mat out = load_image(dir / "g.png");
   EXPECT_EQ(out.type(), CV_16UC1);
 }
@@ -136,12 +140,15 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
   cv::imwrite(p("full_mask.png"), cv::Mat(72, 96, CV_8U, cv::Scalar(255)));
   const std::string io = "-i " + p("photo.png") + " -m " + p("mask.png");
   const std::vector<Case> cases = {
-      {common() + "-i " + p("missing.png") + " -m " + p("mask.png") + " -o " + p("out.png"), "missing.png: no such file"},
-      {common() + "-i " + p("corrupt.png") + " -m " + p("mask.png") + " -o " + p("out.png"), "corrupt.png: not a readable image"},
+      {common() + "-i " + p("missing.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
+       "missing.png: no such file"},
+      {common() + "-i " + p("corrupt.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
+       "corrupt.png: not a readable image"},
       {common() + "-i " + p("photo.png") + " -m " + p("missing_mask.png") + " -o " + p("out.png"), "missing_mask.png"},
       {common() + "-i " + p("photo.png") + " -o " + p("out.png"), "no alpha channel"},
       {common() + "-i " + p("photo.png") + " -m " + p("small_mask.png") + " -o " + p("out.png"), "48x36"},
-      {common() + "-i " + p("photo.png") + " -m " + p("full_mask.png") + " -o " + p("out.png"), "covers the whole image"},
+      {common() + "-i " + p("photo.png") + " -m " + p("full_mask.png") + " -o " + p("out.png"),
+       "covers the whole image"},
       {common() + io + " -o " + p("no/such/dir/out.png"), "out.png: cannot write"},
       {common() + io + " -o " + p("out.unknown"), "cannot tell an image format"},
       {"--model " + p("bad.safetensors") + " " + io + " -o " + p("out.png"), "bad.safetensors"},
@@ -171,7 +178,8 @@ TEST_F(Cli, ResizeMaskOnRequest) {
 
 TEST_F(Cli, EmptyMaskCopiesTheInputWithANote) {
   cv::imwrite(p("empty_mask.png"), cv::Mat::zeros(72, 96, CV_8U));
-  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("empty_mask.png") + " -o " + p("same.png"));
+  const auto r =
+      pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("empty_mask.png") + " -o " + p("same.png"));
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("no hole pixels"), std::string::npos) << r.output;
   EXPECT_EQ(read_file(dir / "same.png"), read_file(dir / "photo.png"));
@@ -179,7 +187,8 @@ TEST_F(Cli, EmptyMaskCopiesTheInputWithANote) {
 
 TEST_F(Cli, GreyMaskPixelsGiveAWarning) {
   cv::imwrite(p("soft_mask.jpg"), hole, {cv::IMWRITE_JPEG_QUALITY, 30});
-  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("soft_mask.jpg") + " -o " + p("out.png"));
+  const auto r =
+      pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("soft_mask.jpg") + " -o " + p("out.png"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("neither black nor white"), std::string::npos) << r.output;
 }
@@ -199,7 +208,8 @@ TEST_F(Cli, TrainEndToEndWithConfigAndOverrides) {
   const std::string config = R"({"pixel_loss": true, "image_size": 32, "depth": 3, "width": 0.125,
                                  "batch_size": 2, "iterations": 50, "threads": 1, "workers": 1})";
   write_file_atomic(dir / "config.json", config.data(), config.size());
-  const auto r = pconv("train --config " + p("config.json") + " --train " + p("photos") + " --iterations 4 --out " + p("run"));
+  const auto r =
+      pconv("train --config " + p("config.json") + " --train " + p("photos") + " --iterations 4 --out " + p("run"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("\"steps\":4"), std::string::npos) << r.output;
   const auto saved = read_file(dir / "run" / "config.json");
@@ -223,8 +233,8 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
   ASSERT_EQ(masks.code, 0) << masks.output;
   EXPECT_TRUE(fs::exists(dir / "set" / "0.3-0.4" / "no_border" / "00001.png"));
   test::write_photos(dir / "photos", 2, 80, 64);
-  const auto r = pconv("evaluate --images " + p("photos") + " --masks " + p("set") + " --size 64 --method telea --method " +
-                       model.string() + " --out " + p("report") + " --jobs 1");
+  const auto r = pconv("evaluate --images " + p("photos") + " --masks " + p("set") +
+                       " --size 64 --method telea --method " + model.string() + " --out " + p("report") + " --jobs 1");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("| Telea (OpenCV) |"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("PConv U-Net (model.safetensors)"), std::string::npos) << r.output;

@@ -1,7 +1,8 @@
 // Training data: deterministic batches whatever the threads, resumable, bad files skipped.
+#include "pconv/data.h"
+
 #include <gtest/gtest.h>
 
-#include "pconv/data.h"
 #include "pconv/error.h"
 #include "pconv/files.h"
 #include "pconv/masks.h"

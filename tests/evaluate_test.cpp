@@ -1,11 +1,12 @@
 // pconv masks / pconv evaluate: buckets honoured, reproducible masks, metrics against
 // scikit-image, the report end to end, clear errors.
+#include "pconv/evaluate.h"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 
 #include "pconv/error.h"
-#include "pconv/evaluate.h"
 #include "pconv/files.h"
 #include "pconv/image.h"
 #include "pconv/metrics.h"
@@ -25,7 +26,8 @@ TEST(Metrics, AgreeWithScikitImage) {
   // Reference values: scikit-image 0.19.3, structural_similarity(a, b, gaussian_weights=True,
   // sigma=1.5, use_sample_covariance=False, data_range=1.0, channel_axis=-1),
   // peak_signal_noise_ratio(a, b, data_range=1.0), mean |a − b|, on tests/data/*.png as float/255.
-  const cv::Mat a = fixture("metrics_a.png"), noisy = fixture("metrics_noisy.png"), blurred = fixture("metrics_blurred.png");
+  const cv::Mat a = fixture("metrics_a.png"), noisy = fixture("metrics_noisy.png"),
+                blurred = fixture("metrics_blurred.png");
   ASSERT_FALSE(a.empty());
   EXPECT_NEAR(psnr(a, noisy), 20.9103365349, 1e-6);
   EXPECT_NEAR(ssim(a, noisy), 0.4047431569, 1e-6);
@@ -106,7 +108,8 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
   EXPECT_EQ(r.examples.size(), 12u);
 
   write_report(r, dir / "report");
-  for (const char* f : {"report.md", "report.csv", "report.json", "report.html"}) EXPECT_TRUE(fs::exists(dir / "report" / f)) << f;
+  for (const char* f : {"report.md", "report.csv", "report.json", "report.html"})
+    EXPECT_TRUE(fs::exists(dir / "report" / f)) << f;
   const std::string md = report_markdown(r);
   EXPECT_NE(md.find("| Telea (OpenCV) |"), std::string::npos);
   EXPECT_NE(md.find("0.5-0.6 B"), std::string::npos);
@@ -144,12 +147,7 @@ TEST(Evaluate, ClearErrors) {
   write_mask_set(m);
   o.masks = m.out;
   o.size = 64;
-  try {
-    evaluate(o, methods);
-    ADD_FAILURE();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("32x32 but --size is 64"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { evaluate(o, methods); }, "32x32 but --size is 64");
   o.masks = dir / "photos";
   EXPECT_THROW(evaluate(o, methods), Error);
   EXPECT_THROW(make_method("patchmatch", torch::kCPU), Error);

@@ -1,11 +1,12 @@
 // Images and masks as users have them: depths, channels, EXIF orientation, mask conventions.
+#include "pconv/image.h"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 
 #include "pconv/error.h"
 #include "pconv/files.h"
-#include "pconv/image.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -31,10 +32,10 @@ TEST(Image, LosslessRoundTripOfDepthsAndChannels) {
 std::vector<uint8_t> jpeg_with_orientation(const cv::Mat& img, uint16_t orientation) {
   std::vector<uint8_t> jpeg;
   cv::imencode(".jpg", img, jpeg);
-  const std::vector<uint8_t> tiff = {'I', 'I', 42, 0, 8, 0, 0, 0,  // little-endian TIFF, IFD at 8
-                                     1, 0,                         // one entry
-                                     0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<uint8_t>(orientation), 0, 0, 0,
-                                     0, 0, 0, 0};                  // no next IFD
+  const std::vector<uint8_t> tiff = {'I',  'I',  42, 0, 8, 0, 0, 0,  // little-endian TIFF, IFD at 8
+                                     1,    0,                        // one entry
+                                     0x12, 0x01, 3,  0, 1, 0, 0, 0, static_cast<uint8_t>(orientation),
+                                     0,    0,    0,  0, 0, 0, 0};  // no next IFD
   std::vector<uint8_t> app1 = {0xFF, 0xE1, 0, 0, 'E', 'x', 'i', 'f', 0, 0};
   app1.insert(app1.end(), tiff.begin(), tiff.end());
   const size_t length = app1.size() - 2;

@@ -1,8 +1,9 @@
 // InpaintingLoss: each term against values computed by hand on tiny tensors.
+#include "pconv/loss.h"
+
 #include <gtest/gtest.h>
 
 #include "pconv/error.h"
-#include "pconv/loss.h"
 #include "pconv/safetensors.h"
 #include "test_util.h"
 

@@ -1,17 +1,20 @@
 // MaskGenerator and MaskFolder: hole ratios, determinism, border rules, augmentation.
+#include "pconv/masks.h"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pconv/error.h"
-#include "pconv/masks.h"
 #include "test_util.h"
 
 namespace pconv {
 namespace {
 
-bool binary(const cv::Mat& m) { return cv::countNonZero(m == 0) + cv::countNonZero(m == 255) == static_cast<int>(m.total()); }
+bool binary(const cv::Mat& m) {
+  return cv::countNonZero(m == 0) + cv::countNonZero(m == 255) == static_cast<int>(m.total());
+}
 
 TEST(MaskGenerator, RatiosStayInsideThePapersBuckets) {
   for (double lo : {0.01, 0.1, 0.2, 0.3, 0.4, 0.5}) {
@@ -29,15 +32,18 @@ TEST(MaskGenerator, RatiosStayInsideThePapersBuckets) {
 }
 
 TEST(MaskGenerator, SameSeedAndIndexSameMask) {
-  const MaskGenerator a(MaskGeneratorOptions(64, 64), 11), b(MaskGeneratorOptions(64, 64), 11), c(MaskGeneratorOptions(64, 64), 12);
+  const MaskGenerator a(MaskGeneratorOptions(64, 64), 11), b(MaskGeneratorOptions(64, 64), 11),
+      c(MaskGeneratorOptions(64, 64), 12);
   EXPECT_EQ(cv::norm(a.generate(3), b.generate(3), cv::NORM_INF), 0.0);
   EXPECT_GT(cv::norm(a.generate(3), a.generate(4), cv::NORM_L1), 0.0);
   EXPECT_GT(cv::norm(a.generate(3), c.generate(3), cv::NORM_L1), 0.0);
 }
 
 TEST(MaskGenerator, BorderRules) {
-  const MaskGenerator inside(MaskGeneratorOptions(96, 96).min_ratio(0.2).max_ratio(0.3).border(BorderRule::kNotTouching), 1);
-  const MaskGenerator touching(MaskGeneratorOptions(96, 96).min_ratio(0.01).max_ratio(0.1).border(BorderRule::kTouching), 1);
+  const MaskGenerator inside(
+      MaskGeneratorOptions(96, 96).min_ratio(0.2).max_ratio(0.3).border(BorderRule::kNotTouching), 1);
+  const MaskGenerator touching(
+      MaskGeneratorOptions(96, 96).min_ratio(0.01).max_ratio(0.1).border(BorderRule::kTouching), 1);
   for (uint64_t i = 0; i < 8; ++i) {
     EXPECT_FALSE(touches_border(inside.generate(i)));
     EXPECT_TRUE(touches_border(touching.generate(i)));

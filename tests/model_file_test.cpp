@@ -1,4 +1,6 @@
 // Model files: safetensors round trips and the rejection of corrupt, truncated or mismatched files.
+#include "pconv/model_file.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -6,7 +8,6 @@
 
 #include "pconv/error.h"
 #include "pconv/files.h"
-#include "pconv/model_file.h"
 #include "pconv/safetensors.h"
 #include "test_util.h"
 
@@ -29,16 +30,7 @@ void write_raw(const fs::path& path, const json& header, size_t data_bytes) {
   write_raw(path, text, std::vector<uint8_t>(data_bytes, 0), text.size());
 }
 
-// Expects pconv::Error whose message contains `needle`.
-template <typename F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(Safetensors, RoundTripKeepsTensorsAndMetadata) {
   test::TempDir dir;
@@ -81,7 +73,9 @@ TEST(Safetensors, RejectsCorruptFiles) {
   expect_error([&] { read_safetensors(p); }, "unsupported dtype");
   write_raw(p, json{{"w", {{"dtype", "F32"}, {"shape", {-1}}, {"data_offsets", {0, 4}}}}}, 4);
   expect_error([&] { read_safetensors(p); }, "non-negative");
-  write_raw(p, json{{"w", {{"dtype", "U8"}, {"shape", {uint64_t{1} << 40, uint64_t{1} << 40}}, {"data_offsets", {0, 4}}}}}, 4);
+  write_raw(p,
+            json{{"w", {{"dtype", "U8"}, {"shape", {uint64_t{1} << 40, uint64_t{1} << 40}}, {"data_offsets", {0, 4}}}}},
+            4);
   expect_error([&] { read_safetensors(p); }, "too large");
   write_raw(p, json{{"a", ok_entry}, {"b", ok_entry}}, 16);
   expect_error([&] { read_safetensors(p); }, "overlaps");
@@ -158,7 +152,9 @@ TEST(ModelFile, RejectsMismatchedFiles) {
   expect_error([&] { load_model(bad); }, "unexpected tensor 'extra.weight'");
   with([](Safetensors& f) { f.tensors["pconv1.weight"] = torch::zeros({8, 3, 5, 5}); });
   expect_error([&] { load_model(bad); }, "has shape");
-  with([](Safetensors& f) { f.tensors["pconv1.weight"] = torch::zeros_like(f.tensors["pconv1.weight"], torch::kInt32); });
+  with([](Safetensors& f) {
+    f.tensors["pconv1.weight"] = torch::zeros_like(f.tensors["pconv1.weight"], torch::kInt32);
+  });
   expect_error([&] { load_model(bad); }, "dtype");
   with([](Safetensors& f) {
     f.tensors["pconv1.bias"] = f.tensors["pconv1.bias"].clone();

@@ -1,7 +1,7 @@
 // PartialConv2d against a brute-force double-precision reference written from the paper's formula.
-#include <gtest/gtest.h>
-
 #include "pconv/partial_conv.h"
+
+#include <gtest/gtest.h>
 
 namespace pconv {
 namespace {
@@ -13,7 +13,8 @@ struct Config {
 
 // x' = W·(X⊙M)·sum(1)/sum(M) + b where sum(M) > 0, else 0; m' = [sum(M) > 0]. Zero padding.
 std::pair<torch::Tensor, torch::Tensor> reference(const torch::Tensor& x_in, const torch::Tensor& m_in,
-                                                  const torch::Tensor& w_in, const torch::Tensor& b_in, const Config& c) {
+                                                  const torch::Tensor& w_in, const torch::Tensor& b_in,
+                                                  const Config& c) {
   const auto x = x_in.to(torch::kDouble), w = w_in.to(torch::kDouble);
   const auto m = m_in.expand_as(x_in).to(torch::kDouble);
   const int64_t n = x.size(0), h = x.size(2), wd = x.size(3);
@@ -44,7 +45,8 @@ std::pair<torch::Tensor, torch::Tensor> reference(const torch::Tensor& x_in, con
               for (int64_t kx = 0; kx < c.kernel; ++kx) {
                 const int64_t iy = oy * c.stride - c.padding + ky * c.dilation;
                 const int64_t ix = ox * c.stride - c.padding + kx * c.dilation;
-                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) acc += W[co][ci][ky][kx] * X[b][ci][iy][ix] * M[b][ci][iy][ix];
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                  acc += W[co][ci][ky][kx] * X[b][ci][iy][ix] * M[b][ci][iy][ix];
               }
           O[b][co][oy][ox] = acc * window / valid + (c.bias ? b_in[co].item<double>() : 0.0);
         }
@@ -53,7 +55,11 @@ std::pair<torch::Tensor, torch::Tensor> reference(const torch::Tensor& x_in, con
 }
 
 PartialConv2d make(const Config& c) {
-  return PartialConv2d(PartialConv2dOptions(c.in, c.out, c.kernel).stride(c.stride).padding(c.padding).dilation(c.dilation).bias(c.bias));
+  return PartialConv2d(PartialConv2dOptions(c.in, c.out, c.kernel)
+                           .stride(c.stride)
+                           .padding(c.padding)
+                           .dilation(c.dilation)
+                           .bias(c.bias));
 }
 
 torch::Tensor random_mask(std::vector<int64_t> shape, double hole_fraction) {

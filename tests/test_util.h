@@ -1,10 +1,12 @@
 #pragma once
 // Helpers shared by the tests: scratch folders, small generated models and images.
-#include <opencv2/core.hpp>
+#include <gtest/gtest.h>
 
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <string>
 
+#include "pconv/error.h"
 #include "pconv/model_file.h"
 
 namespace pconv::test {
@@ -43,5 +45,20 @@ void write_random_vgg16(const std::filesystem::path& path, uint64_t seed = 3);
 
 /// Writes `count` textured photos of width×height as JPEG files into `folder`.
 void write_photos(const std::filesystem::path& folder, int count, int width, int height);
+
+}  // namespace pconv::test
+
+namespace pconv::test {
+
+/// Expects `f` to throw pconv::Error whose message contains `needle`.
+template <typename F>
+void expect_error(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
 
 }  // namespace pconv::test

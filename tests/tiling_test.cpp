@@ -1,4 +1,6 @@
 // Tiles: coverage, feathered blending without seams, skipping, and agreement with one pass.
+#include "pconv/tiling.h"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
@@ -6,7 +8,6 @@
 #include "pconv/error.h"
 #include "pconv/image.h"
 #include "pconv/inpainter.h"
-#include "pconv/tiling.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -74,7 +75,10 @@ TEST(Tiling, TilesWithoutHolesAreSkipped) {
   const cv::Mat rgb = to_rgb_float(test::test_image(512, 512));
   const cv::Mat hole = test::rect_hole(512, 512, {10, 10, 20, 20});
   int calls = 0, last_total = 0;
-  const TileFill count = [&](const cv::Mat& t, const cv::Mat&) { ++calls; return t.clone(); };
+  const TileFill count = [&](const cv::Mat& t, const cv::Mat&) {
+    ++calls;
+    return t.clone();
+  };
   fill_tiled(rgb, hole, 128, 32, count, [&](int, int total) { last_total = total; });
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(last_total, 1);

@@ -1,4 +1,6 @@
 // Training: configuration errors, overfitting one image, exact resume, interruption, NaN guard.
+#include "pconv/train.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -9,7 +11,6 @@
 #include "pconv/metrics.h"
 #include "pconv/model_file.h"
 #include "pconv/safetensors.h"
-#include "pconv/train.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -35,15 +36,7 @@ TrainOptions tiny(const test::TempDir& dir) {
   return o;
 }
 
-template <typename F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(TrainConfig, ClearErrors) {
   test::TempDir dir;
@@ -87,7 +80,8 @@ TEST(Train, SmallNetworkOverfitsOneImage) {
     net->eval();
     const auto out = net(gt * 2 - 1, mask) * 0.5 + 0.5;
     net->train();
-    const double mse = ((out.clamp(0, 1) - gt).pow(2) * (1 - mask)).sum().item<double>() / ((1 - mask).sum().item<double>() * 3);
+    const double mse =
+        ((out.clamp(0, 1) - gt).pow(2) * (1 - mask)).sum().item<double>() / ((1 - mask).sum().item<double>() * 3);
     return 10 * std::log10(1.0 / mse);
   };
   const double before = hole_psnr();

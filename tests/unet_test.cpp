@@ -1,8 +1,9 @@
 // PConvUNet: the paper's Table 2, masks through the network, the plain twin, frozen encoder BN.
+#include "pconv/unet.h"
+
 #include <gtest/gtest.h>
 
 #include "pconv/error.h"
-#include "pconv/unet.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -21,8 +22,10 @@ TEST(PConvUNet, PaperTable2Layers) {
   EXPECT_EQ(s["pconv2.weight"], (std::vector<int64_t>{128, 64, 5, 5}));
   EXPECT_EQ(s["pconv3.weight"], (std::vector<int64_t>{256, 128, 5, 5}));
   EXPECT_EQ(s["pconv4.weight"], (std::vector<int64_t>{512, 256, 3, 3}));
-  for (int i = 5; i <= 8; ++i) EXPECT_EQ(s["pconv" + std::to_string(i) + ".weight"], (std::vector<int64_t>{512, 512, 3, 3}));
-  for (int i = 9; i <= 12; ++i) EXPECT_EQ(s["pconv" + std::to_string(i) + ".weight"], (std::vector<int64_t>{512, 1024, 3, 3}));
+  for (int i = 5; i <= 8; ++i)
+    EXPECT_EQ(s["pconv" + std::to_string(i) + ".weight"], (std::vector<int64_t>{512, 512, 3, 3}));
+  for (int i = 9; i <= 12; ++i)
+    EXPECT_EQ(s["pconv" + std::to_string(i) + ".weight"], (std::vector<int64_t>{512, 1024, 3, 3}));
   EXPECT_EQ(s["pconv13.weight"], (std::vector<int64_t>{256, 768, 3, 3}));
   EXPECT_EQ(s["pconv14.weight"], (std::vector<int64_t>{128, 384, 3, 3}));
   EXPECT_EQ(s["pconv15.weight"], (std::vector<int64_t>{64, 192, 3, 3}));
@@ -77,8 +80,10 @@ TEST(PConvUNet, MasksShrinkThroughTheEncoder) {
   double previous = 1.0 - mask.mean().item<double>();
   for (size_t i = 0; i < masks.size(); ++i) {
     const double hole = 1.0 - masks[i].mean().item<double>();
-    if (previous > 0) EXPECT_LT(hole, previous) << "layer " << i + 1;
-    else EXPECT_EQ(hole, 0.0) << "layer " << i + 1;
+    if (previous > 0)
+      EXPECT_LT(hole, previous) << "layer " << i + 1;
+    else
+      EXPECT_EQ(hole, 0.0) << "layer " << i + 1;
     previous = hole;
   }
   EXPECT_EQ(previous, 0.0) << "the deepest layer should see no hole";

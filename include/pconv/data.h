@@ -6,7 +6,6 @@
 // permutation drawn from (seed, e), and sample p's crop, flip and mask come from (seed, p). A run
 // resumed at step k therefore sees exactly the batches an uninterrupted run would, whatever the
 // thread timing.
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -15,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <opencv2/core.hpp>
 #include <random>
 #include <thread>
 #include <vector>
@@ -49,8 +49,8 @@ struct BatchLoaderOptions {
   int image_size = 256;
   bool flip = true;
   uint64_t seed = 0;
-  int workers = 2;   ///< threads that decode and augment
-  int prefetch = 4;  ///< batches prepared ahead of the consumer
+  int workers = 2;         ///< threads that decode and augment
+  int prefetch = 4;        ///< batches prepared ahead of the consumer
   size_t cache_mb = 2048;  ///< decoded, reduced photos kept in memory (0: decode every time)
 };
 

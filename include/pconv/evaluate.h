@@ -5,11 +5,10 @@
 //
 // A hole "touches the border" when at least one hole pixel lies in the image's outermost row or
 // column.
-#include <opencv2/core.hpp>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,7 @@
 namespace pconv {
 
 struct HoleBucket {
-  double lo, hi;  ///< hole ratio in (lo, hi]
+  double lo, hi;             ///< hole ratio in (lo, hi]
   std::string name() const;  ///< "0.1-0.2"
 };
 
@@ -52,7 +51,8 @@ struct MaskSetOptions {
 size_t write_mask_set(const MaskSetOptions& options, const std::function<void(size_t, size_t)>& progress = {});
 
 /// Reads a mask set written by write_mask_set: the masks of each category, in order.
-std::vector<std::pair<MaskCategory, std::vector<std::filesystem::path>>> read_mask_set(const std::filesystem::path& dir);
+std::vector<std::pair<MaskCategory, std::vector<std::filesystem::path>>> read_mask_set(
+    const std::filesystem::path& dir);
 
 // ---- methods -------------------------------------------------------------------------------
 
@@ -71,13 +71,13 @@ bool have_fsr();
 // ---- evaluation ----------------------------------------------------------------------------
 
 struct EvaluationOptions {
-  std::filesystem::path images;      ///< ground-truth photos
-  std::filesystem::path masks;       ///< a mask set; empty: generated per category
-  int per_category = 10;             ///< generated masks per category (without a mask set)
+  std::filesystem::path images;  ///< ground-truth photos
+  std::filesystem::path masks;   ///< a mask set; empty: generated per category
+  int per_category = 10;         ///< generated masks per category (without a mask set)
   uint64_t seed = 0;
-  int size = 256;                    ///< square centre crop; 0 = native size (masks generated per image)
-  int jobs = 1;                      ///< images evaluated in parallel
-  int examples = 2;                  ///< examples per category kept for the HTML page
+  int size = 256;    ///< square centre crop; 0 = native size (masks generated per image)
+  int jobs = 1;      ///< images evaluated in parallel
+  int examples = 2;  ///< examples per category kept for the HTML page
 };
 
 struct CellResult {

@@ -4,10 +4,10 @@
 // Images: 8- or 16-bit, grayscale, BGR or BGRA as OpenCV decodes them, with EXIF orientation
 // applied. Masks on disk follow IOPaint, LaMa and OpenCV: white / non-zero = hole; `invert` reads
 // the paper's convention (white = valid). Inside the library a hole mask is CV_8U, 255 = hole.
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <string>
 
 #include "pconv/model_file.h"

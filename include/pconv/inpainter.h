@@ -8,10 +8,10 @@
 //
 // The result is the composite: the network's prediction inside the hole, and every other pixel
 // bit-identical to the input, in the input's own depth and channels.
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <opencv2/core.hpp>
 
 #include "pconv/model_file.h"
 #include "pconv/tiling.h"

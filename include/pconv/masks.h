@@ -8,11 +8,11 @@
 //
 //   MaskGenerator gen(MaskGeneratorOptions(256, 256).min_ratio(0.1).max_ratio(0.2), /*seed=*/7);
 //   cv::Mat hole = gen.generate(42);
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <random>
 #include <string>
 #include <vector>

@@ -54,7 +54,7 @@ class PartialConv2dImpl : public torch::nn::Cloneable<PartialConv2dImpl> {
   /// valid input channels at each pixel (N,1,H,W). Concatenations of differently-masked groups
   /// (the U-Net decoder) enter here without materialising a C_in-channel mask.
   std::tuple<torch::Tensor, torch::Tensor> forward_masked(const torch::Tensor& masked_input,
-                                                         const torch::Tensor& valid_channels);
+                                                          const torch::Tensor& valid_channels);
 
   /// The output mask and the re-weighting sum(1)/sum(M) (0 where sum(M) = 0), both (N,1,H',W').
   std::tuple<torch::Tensor, torch::Tensor> mask_update(const torch::Tensor& valid_channels) const;

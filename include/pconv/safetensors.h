@@ -13,8 +13,8 @@
 namespace pconv {
 
 struct Safetensors {
-  std::map<std::string, torch::Tensor> tensors;    ///< CPU tensors that own their memory
-  std::map<std::string, std::string> metadata;     ///< the header's "__metadata__"
+  std::map<std::string, torch::Tensor> tensors;  ///< CPU tensors that own their memory
+  std::map<std::string, std::string> metadata;   ///< the header's "__metadata__"
 };
 
 /// Largest header accepted, as in the reference implementation.

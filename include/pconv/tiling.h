@@ -2,9 +2,8 @@
 // Large images are filled in overlapping square tiles whose results are blended with feathered
 // weights, so that no seam shows where two tiles meet. Tiles without a hole pixel are skipped:
 // the composite keeps every pixel outside the hole anyway.
-#include <opencv2/core.hpp>
-
 #include <functional>
+#include <opencv2/core.hpp>
 #include <vector>
 
 namespace pconv {

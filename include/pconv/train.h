@@ -21,34 +21,34 @@ namespace pconv {
 /// effective configuration is saved as <out>/config.json.
 struct TrainOptions {
   // Data.
-  std::string train_dir;        ///< folder of training photos (searched recursively)
-  std::string val_dir;          ///< folder of validation photos; empty: no validation
-  std::string mask_dir;         ///< folder of mask images to augment; empty: generated masks
-  int image_size = 256;         ///< training crops are image_size × image_size
-  double min_hole = 0.01;       ///< generated masks' hole ratio range
+  std::string train_dir;   ///< folder of training photos (searched recursively)
+  std::string val_dir;     ///< folder of validation photos; empty: no validation
+  std::string mask_dir;    ///< folder of mask images to augment; empty: generated masks
+  int image_size = 256;    ///< training crops are image_size × image_size
+  double min_hole = 0.01;  ///< generated masks' hole ratio range
   double max_hole = 0.6;
   // Model.
-  int64_t depth = 7;            ///< 7 for 256×256, 8 for 512×512 (the paper)
+  int64_t depth = 7;  ///< 7 for 256×256, 8 for 512×512 (the paper)
   double width = 1.0;
-  bool partial = true;          ///< false: the plain-convolution U-Net baseline
-  std::string init;             ///< start from this model file instead of random weights
+  bool partial = true;  ///< false: the plain-convolution U-Net baseline
+  std::string init;     ///< start from this model file instead of random weights
   // Loss.
-  std::string vgg;              ///< VGG-16 safetensors (torchvision names) for perceptual and style terms
-  bool pixel_loss = false;      ///< train without VGG: valid + hole + TV only
+  std::string vgg;          ///< VGG-16 safetensors (torchvision names) for perceptual and style terms
+  bool pixel_loss = false;  ///< train without VGG: valid + hole + TV only
   double w_valid = 1.0, w_hole = 6.0, w_perceptual = 0.05, w_style = 120.0, w_tv = 0.1;
   // Schedule.
   int batch_size = 6;
   int64_t iterations = 1000;
-  double lr = 2e-4;             ///< stage 1
-  double finetune_lr = 5e-5;    ///< stage 2
-  int64_t finetune_from = -1;   ///< first step of stage 2; -1: never
+  double lr = 2e-4;            ///< stage 1
+  double finetune_lr = 5e-5;   ///< stage 2
+  int64_t finetune_from = -1;  ///< first step of stage 2; -1: never
   // Run.
   std::string out = "runs/pconv";
   uint64_t seed = 0;
   std::string device = "auto";
-  int threads = 0;              ///< LibTorch threads; 0 = every core
-  int workers = 2;              ///< data threads
-  int cache_mb = 2048;          ///< memory for decoded training photos (0: decode every time)
+  int threads = 0;      ///< LibTorch threads; 0 = every core
+  int workers = 2;      ///< data threads
+  int cache_mb = 2048;  ///< memory for decoded training photos (0: decode every time)
   int64_t checkpoint_every = 500;
   int64_t validate_every = 500;
   int64_t log_every = 10;
@@ -71,7 +71,7 @@ struct TrainResult {
   bool interrupted = false;     ///< stopped by a signal (a checkpoint was written)
   std::filesystem::path model;  ///< the exported model file (when the run finished)
   double samples_per_second = 0;
-  double data_wait_share = 0;   ///< share of wall time the training loop waited for data
+  double data_wait_share = 0;  ///< share of wall time the training loop waited for data
 };
 
 /// Set by SIGINT / SIGTERM once install_stop_signals() has run; train() checkpoints and returns.
