@@ -75,10 +75,13 @@ cv::Mat fill_tiled(const cv::Mat& rgb, const cv::Mat& hole, int tile, int overla
   }
   cv::Mat result = rgb.clone();
   cv::Mat covered = weight > 0;
+  // Scalar arithmetic on multi-channel matrices touches only the first channel in OpenCV, so the
+  // floor is applied before the weights are spread over the three channels.
+  const cv::Mat floored = cv::max(weight, 1e-12);
   cv::Mat weight3;
-  cv::merge(std::vector<cv::Mat>{weight, weight, weight}, weight3);
+  cv::merge(std::vector<cv::Mat>{floored, floored, floored}, weight3);
   cv::Mat blended;
-  cv::divide(sum, cv::max(weight3, 1e-12), blended);
+  cv::divide(sum, weight3, blended);
   blended.copyTo(result, covered);
   return result;
 }
