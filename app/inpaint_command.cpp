@@ -210,8 +210,10 @@ Run add_inpaint_command(CLI::App& root) {
                   "file name (name, stem, or <stem>_mask*). Without it, the image's transparency is the hole");
   cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled model");
   cmd->add_option("--output,-o", o->output, "Output file, or folder (with a folder of images)")->required();
-  cmd->add_flag("--invert-mask", o->invert_mask, "Read masks in the paper's convention: white = keep, black = hole");
-  cmd->add_flag("--resize-mask", o->resize_mask, "Scale a mask whose size differs from the image (nearest neighbour)");
+  cmd->add_flag("--invert-mask", o->invert_mask,
+                "Read masks in the paper's convention: white = keep, black = hole (default: off)");
+  cmd->add_flag("--resize-mask", o->resize_mask,
+                "Scale a mask whose size differs from the image, nearest neighbour (default: off)");
   cmd->add_option("--tile", o->inpaint.tile, "Side of the square filled in one network pass; larger images are tiled")
       ->capture_default_str();
   cmd->add_option("--overlap", o->inpaint.overlap, "Pixels shared by neighbouring tiles, blended smoothly")
@@ -219,7 +221,7 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();
-  cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr");
+  cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr (default: off)");
   return [o] { return run(*o); };
 }
 

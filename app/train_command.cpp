@@ -33,7 +33,7 @@ Run add_train_command(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("train", "Train a PConv U-Net (or the plain U-Net) on a folder of photos");
   const TrainOptions d;
   cmd->add_option("--config", *config, "JSON file with any of the settings below (flags override it)");
-  cmd->add_flag("--resume", *resume, "Continue the run in --out from its checkpoint (and its config.json)");
+  cmd->add_flag("--resume", *resume, "Continue the run in --out from its checkpoint and config.json (default: off)");
   cmd->add_option("--train", o->train_dir, "Folder of training photos, searched recursively");
   cmd->add_option("--val", o->val_dir, "Folder of validation photos (default: none)");
   cmd->add_option("--masks", o->mask_dir, "Folder of masks (white = hole) to augment; default: generated strokes");

@@ -64,13 +64,6 @@ class ModelInpaint : public InpaintMethod {
   std::string name_;
 };
 
-cv::Mat rgb_to_bgr8(const cv::Mat& rgb) {
-  cv::Mat bgr, out;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  bgr.convertTo(out, CV_8U, 255.0);
-  return out;
-}
-
 cv::Mat to_float(const cv::Mat& bgr8) {
   cv::Mat f;
   bgr8.convertTo(f, CV_32F, 1.0 / 255.0);
@@ -151,8 +144,8 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
       const Sample& s = samples[i];
       try {
         const MaskCategory& category = report.categories[s.category];
-        cv::Mat truth = o.size > 0 ? rgb_to_bgr8(load_center_crop(photos[s.image], o.size))
-                                   : rgb_to_bgr8(to_rgb_float(load_image(photos[s.image])));
+        cv::Mat truth = o.size > 0 ? rgb_float_to_bgr8(load_center_crop(photos[s.image], o.size))
+                                   : rgb_float_to_bgr8(to_rgb_float(load_image(photos[s.image])));
         const cv::Mat hole = s.mask_file.empty()
                                  ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
                                  : binarize_mask(load_image(s.mask_file)).hole;

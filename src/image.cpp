@@ -115,6 +115,13 @@ cv::Mat to_rgb_float(const cv::Mat& image) {
   return rgb;
 }
 
+cv::Mat rgb_float_to_bgr8(const cv::Mat& rgb) {
+  cv::Mat bgr, out;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bgr.convertTo(out, CV_8U, 255.0);
+  return out;
+}
+
 void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
   CV_Assert(rgb.type() == CV_32FC3 && rgb.size() == image.size() && hole.size() == image.size());
   cv::Mat color;
@@ -150,17 +157,15 @@ torch::Tensor to_network(const cv::Mat& rgb, const Normalization& norm) {
   // from_blob does not own the Mat's memory: copy into a tensor that does.
   torch::Tensor out = torch::empty({1, 3, src.rows, src.cols});
   out[0].copy_(torch::from_blob(src.data, {src.rows, src.cols, 3}, torch::kFloat).permute({2, 0, 1}));
-  const auto mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1});
-  const auto std = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1});
-  return out.sub_(mean).div_(std);
+  return out.sub_(norm.mean_tensor()).div_(norm.std_tensor());
 }
 
 cv::Mat from_network(const torch::Tensor& output, const Normalization& norm) {
   TORCH_CHECK(output.dim() == 4 && output.size(0) == 1 && output.size(1) == 3, "expected a (1,3,H,W) network output");
-  const auto mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1});
-  const auto std = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1});
-  const torch::Tensor rgb =
-      (output.detach().to(torch::kCPU, torch::kFloat) * std + mean).clamp(0.0, 1.0)[0].permute({1, 2, 0}).contiguous();
+  const torch::Tensor rgb = (output.detach().to(torch::kCPU, torch::kFloat) * norm.std_tensor() + norm.mean_tensor())
+                                .clamp(0.0, 1.0)[0]
+                                .permute({1, 2, 0})
+                                .contiguous();
   cv::Mat mat(static_cast<int>(rgb.size(0)), static_cast<int>(rgb.size(1)), CV_32FC3, rgb.data_ptr<float>());
   return mat.clone();
 }

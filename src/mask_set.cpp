@@ -52,13 +52,6 @@ std::string index_name(size_t k) {
   std::snprintf(buf, sizeof buf, "%05zu", k);
   return buf;
 }
-
-cv::Mat to_bgr8(const cv::Mat& rgb) {
-  cv::Mat bgr, out;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  bgr.convertTo(out, CV_8U, 255.0);
-  return out;
-}
 }  // namespace
 
 size_t write_mask_set(const MaskSetOptions& o, const std::function<void(size_t, size_t)>& progress) {
@@ -90,7 +83,7 @@ size_t write_mask_set(const MaskSetOptions& o, const std::function<void(size_t, 
       ratios.push_back(hole_ratio(hole));
       if (!photos.empty()) {
         const cv::Mat image = load_center_crop(photos[static_cast<size_t>(k) % photos.size()], o.width);
-        cv::Mat masked = to_bgr8(image);
+        cv::Mat masked = rgb_float_to_bgr8(image);
         save_image(dir / (index_name(k) + "_image.png"), masked);
         masked.setTo(cv::Scalar::all(255), hole);
         save_image(dir / (index_name(k) + "_masked.png"), masked);

@@ -167,10 +167,7 @@ TrainResult train(const TrainOptions& options, bool resume) {
            ", device " + device.str() + (resume ? ", resumed at step " + std::to_string(step) : ""));
 
   const auto& norm = model.info.normalization;
-  const torch::Tensor mean =
-      torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).view({1, 3, 1, 1}).to(device);
-  const torch::Tensor stdev =
-      torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).view({1, 3, 1, 1}).to(device);
+  const torch::Tensor mean = norm.mean_tensor().to(device), stdev = norm.std_tensor().to(device);
 
   TrainResult result;
   const auto start = Clock::now();

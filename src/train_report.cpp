@@ -63,14 +63,12 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
   m.psnr /= n;
   m.ssim /= n;
   m.l1 /= n;
-  cv::Mat grid, grid8;
+  cv::Mat grid;
   cv::vconcat(rows, grid);
-  cv::cvtColor(grid, grid, cv::COLOR_RGB2BGR);
-  grid.convertTo(grid8, CV_8U, 255.0);
   char name[64];
   std::snprintf(name, sizeof name, "step_%07lld.png", static_cast<long long>(step));
   m.grid = out_ / "val" / name;
-  save_image(m.grid, grid8);
+  save_image(m.grid, rgb_float_to_bgr8(grid));
   return m;
 }
 

@@ -40,6 +40,9 @@ bool is_image_extension(const std::string& lower_ext);
 /// Any image as float RGB in [0,1], CV_32FC3 (alpha dropped, gray replicated).
 cv::Mat to_rgb_float(const cv::Mat& image);
 
+/// RGB float [0,1] -> 8-bit BGR, as OpenCV writes and inpaints images.
+cv::Mat rgb_float_to_bgr8(const cv::Mat& rgb);
+
 /// Writes `rgb` (CV_32FC3, [0,1]) into the hole pixels of `image` (the input's own depth and
 /// channels); every other pixel is left untouched.
 void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole);

@@ -17,6 +17,10 @@ namespace pconv {
 struct Normalization {
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet, as torchvision
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+
+  /// mean and std as (1,3,1,1) tensors, to broadcast over image batches.
+  torch::Tensor mean_tensor() const { return torch::tensor({mean[0], mean[1], mean[2]}).view({1, 3, 1, 1}); }
+  torch::Tensor std_tensor() const { return torch::tensor({std[0], std[1], std[2]}).view({1, 3, 1, 1}); }
 };
 
 struct ModelInfo {
