@@ -57,17 +57,7 @@ cv::Mat load_training_base(const fs::path& file, int size) {
   } catch (const std::exception&) {
     return {};
   }
-  cv::Mat rgb;
-  switch (image.channels()) {
-    case 1:
-      cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
-      break;
-    case 4:
-      cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB);
-      break;
-    default:
-      cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-  }
+  cv::Mat rgb = to_rgb(image);
   if (rgb.depth() == CV_16U) rgb.convertTo(rgb, CV_8U, 1.0 / 257.0);
   if (std::min(rgb.cols, rgb.rows) > 2 * size) rgb = scale_shorter_side(rgb, 2 * size);
   return rgb;

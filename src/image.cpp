@@ -96,22 +96,27 @@ void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
   write_file_atomic(path, bytes);
 }
 
-cv::Mat to_rgb_float(const cv::Mat& image) {
-  cv::Mat scaled, rgb;
-  image.convertTo(scaled, CV_32F, 1.0 / full_scale(image.depth()));
+cv::Mat to_rgb(const cv::Mat& image) {
+  cv::Mat rgb;
   switch (image.channels()) {
     case 1:
-      cv::cvtColor(scaled, rgb, cv::COLOR_GRAY2RGB);
+      cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
       break;
     case 3:
-      cv::cvtColor(scaled, rgb, cv::COLOR_BGR2RGB);
+      cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
       break;
     case 4:
-      cv::cvtColor(scaled, rgb, cv::COLOR_BGRA2RGB);
+      cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB);
       break;
     default:
       throw Error("images with " + std::to_string(image.channels()) + " channels are not supported");
   }
+  return rgb;
+}
+
+cv::Mat to_rgb_float(const cv::Mat& image) {
+  cv::Mat rgb;
+  to_rgb(image).convertTo(rgb, CV_32F, 1.0 / full_scale(image.depth()));
   return rgb;
 }
 

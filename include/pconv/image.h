@@ -37,6 +37,9 @@ void save_image(const std::filesystem::path& path, const cv::Mat& image, int jpe
 /// Whether OpenCV can write an image with this extension (".png").
 bool is_image_extension(const std::string& lower_ext);
 
+/// Any image as RGB of its own depth (alpha dropped, gray replicated).
+cv::Mat to_rgb(const cv::Mat& image);
+
 /// Any image as float RGB in [0,1], CV_32FC3 (alpha dropped, gray replicated).
 cv::Mat to_rgb_float(const cv::Mat& image);
 
