@@ -13,6 +13,7 @@ Run add_info_command(CLI::App& root);
 Run add_train_command(CLI::App& root);
 Run add_masks_command(CLI::App& root);
 Run add_evaluate_command(CLI::App& root);
+Run add_serve_command(CLI::App& root);
 
 /// The bundled model's path, or an empty path when none ships with this build.
 std::filesystem::path bundled_model_path();

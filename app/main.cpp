@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   add(pconv::app::add_train_command(root));
   add(pconv::app::add_masks_command(root));
   add(pconv::app::add_evaluate_command(root));
+  add(pconv::app::add_serve_command(root));
 
   try {
     root.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "pconv/error.h"
 #include "pconv/log.h"
+#include "pconv/signals.h"
 #include "pconv/train.h"
 
 namespace fs = std::filesystem;

@@ -2,6 +2,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <iomanip>
+#include <sstream>
 
 #include "pconv/error.h"
 #include "pconv/files.h"
@@ -21,8 +23,23 @@ double full_scale(int depth) { return depth == CV_16U ? 65535.0 : 255.0; }
 cv::Mat load_image(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
-  const std::vector<uint8_t> bytes = read_file(path);
-  if (bytes.empty()) throw Error(path.string() + ": file is empty");
+  return decode_image(read_file(path), path.string());
+}
+
+cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what, int64_t max_pixels) {
+  if (bytes.empty()) throw Error(what + ": file is empty");
+  if (max_pixels > 0) {
+    // Checked from the header, before decoding: a small PNG can decode to gigabytes.
+    const std::optional<cv::Size> size = image_dimensions(bytes);
+    if (!size) throw Error(what + ": not a PNG, JPEG, WebP or BMP image");
+    const int64_t pixels = static_cast<int64_t>(size->width) * size->height;
+    if (pixels > max_pixels) {
+      std::ostringstream msg;
+      msg << what << ": " << size->width << "x" << size->height << " is " << std::fixed << std::setprecision(1)
+          << pixels / 1e6 << " megapixels, more than the limit of " << max_pixels / 1e6;
+      throw Error(msg.str());
+    }
+  }
   // IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; JPEG has no alpha,
   // so it is decoded with the flags that apply the orientation instead.
   const int flags = is_jpeg(bytes) ? (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH) : cv::IMREAD_UNCHANGED;
@@ -32,9 +49,8 @@ cv::Mat load_image(const fs::path& path) {
   } catch (const cv::Exception&) {
     image.release();
   }
-  if (image.empty()) throw Error(path.string() + ": not a readable image (corrupt or unsupported format)");
-  if (image.depth() != CV_8U && image.depth() != CV_16U)
-    throw Error(path.string() + ": only 8- and 16-bit images are supported");
+  if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
+  if (image.depth() != CV_8U && image.depth() != CV_16U) throw Error(what + ": only 8- and 16-bit images are supported");
   if (image.channels() == 2) cv::cvtColor(image, image, cv::COLOR_GRAY2BGR);  // not produced by OpenCV, but be safe
   return image;
 }
@@ -68,19 +84,19 @@ cv::Mat alpha_hole_mask(const cv::Mat& image) {
 
 bool is_image_extension(const std::string& ext) { return cv::haveImageWriter("x" + ext); }
 
-void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
-  const std::string ext = lower_extension(path);
+std::vector<uint8_t> encode_image(const cv::Mat& image, const std::string& ext, const std::string& what,
+                                  int jpeg_quality) {
   if (ext.empty() || !is_image_extension(ext))
-    throw Error(path.string() + ": cannot tell an image format from the extension '" + ext + "' (use .png, .jpg, ...)");
+    throw Error(what + ": cannot tell an image format from the extension '" + ext + "' (use .png, .jpg, ...)");
   cv::Mat out = image;
   const bool eight_bit_only = ext == ".jpg" || ext == ".jpeg" || ext == ".webp" || ext == ".bmp";
   if (image.depth() == CV_16U && eight_bit_only) {
-    log_warning(path.string() + ": " + ext +
+    log_warning(what + ": " + ext +
                 " holds 8 bits per channel; the 16-bit result is reduced (use .png or .tiff to keep 16 bits)");
     image.convertTo(out, CV_8U, 1.0 / 257.0);
   }
   if (out.channels() == 4 && (ext == ".jpg" || ext == ".jpeg")) {
-    log_warning(path.string() + ": JPEG has no alpha channel; it is dropped (use .png to keep it)");
+    log_warning(what + ": JPEG has no alpha channel; it is dropped (use .png to keep it)");
     cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
   }
   std::vector<int> params;
@@ -92,8 +108,12 @@ void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
   } catch (const cv::Exception& e) {
     ok = false;
   }
-  if (!ok) throw Error(path.string() + ": cannot encode the image as " + ext);
-  write_file_atomic(path, bytes);
+  if (!ok) throw Error(what + ": cannot encode the image as " + ext);
+  return bytes;
+}
+
+void save_image(const fs::path& path, const cv::Mat& image, int jpeg_quality) {
+  write_file_atomic(path, encode_image(image, lower_extension(path), path.string(), jpeg_quality));
 }
 
 cv::Mat to_rgb(const cv::Mat& image) {

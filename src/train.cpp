@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <opencv2/core/utility.hpp>
@@ -15,6 +14,7 @@
 #include "pconv/log.h"
 #include "pconv/masks.h"
 #include "pconv/model_file.h"
+#include "pconv/signals.h"
 #include "train_report.h"
 
 namespace pconv {
@@ -23,8 +23,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop = true; }
 
 void save_checkpoint(const fs::path& path, PConvUNet& net, torch::optim::Adam& optimizer, int64_t step, int stage) {
   torch::serialize::OutputArchive archive;
@@ -93,12 +91,6 @@ std::string format_terms(const std::map<std::string, double>& terms) {
 }
 }  // namespace
 
-std::atomic<bool>& stop_requested() { return g_stop; }
-
-void install_stop_signals() {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-}
 
 TrainResult train(const TrainOptions& options, bool resume) {
   TrainOptions o = options;
@@ -174,7 +166,7 @@ TrainResult train(const TrainOptions& options, bool resume) {
   double validation_seconds = 0;
   const int64_t first_step = step;
   while (step < o.iterations) {
-    if (g_stop) {
+    if (stop_requested()) {
       save_checkpoint(checkpoint, net, optimizer, step, stage);
       log.finish_line();
       log_info("stopped by signal at step " + std::to_string(step) + "; checkpoint written, continue with --resume");

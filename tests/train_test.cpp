@@ -11,6 +11,7 @@
 #include "pconv/metrics.h"
 #include "pconv/model_file.h"
 #include "pconv/safetensors.h"
+#include "pconv/signals.h"
 #include "test_util.h"
 
 namespace pconv {

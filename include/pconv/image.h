@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "pconv/model_file.h"
 
@@ -17,6 +19,15 @@ namespace pconv {
 /// Decodes an image file (jpg, png, webp, bmp, tiff, ...). Throws naming the file when it is
 /// missing, unreadable or not an image.
 cv::Mat load_image(const std::filesystem::path& path);
+
+/// Decodes image bytes; `what` names them in errors. With max_pixels > 0 the size is read from
+/// the header first and anything larger, or in a format whose header is not understood (only
+/// PNG, JPEG, WebP and BMP are), is refused before any pixel is decoded.
+cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what, int64_t max_pixels = 0);
+
+/// Width and height from the header of a PNG, JPEG, WebP or BMP image, without decoding it;
+/// nothing for other bytes.
+std::optional<cv::Size> image_dimensions(const std::vector<uint8_t>& bytes);
 
 struct HoleMask {
   cv::Mat hole;                ///< CV_8U, 255 = hole, 0 = keep
@@ -33,6 +44,10 @@ cv::Mat alpha_hole_mask(const cv::Mat& image);
 /// Encodes by the path's extension and writes atomically. 16-bit images bound for a format that
 /// cannot hold them (JPEG, WebP) are reduced to 8 bits with a warning.
 void save_image(const std::filesystem::path& path, const cv::Mat& image, int jpeg_quality = 95);
+
+/// The bytes save_image would write for this extension (".png"); `what` names the image in errors.
+std::vector<uint8_t> encode_image(const cv::Mat& image, const std::string& lower_ext, const std::string& what,
+                                  int jpeg_quality = 95);
 
 /// Whether OpenCV can write an image with this extension (".png").
 bool is_image_extension(const std::string& lower_ext);

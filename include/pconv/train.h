@@ -74,10 +74,6 @@ struct TrainResult {
   double data_wait_share = 0;  ///< share of wall time the training loop waited for data
 };
 
-/// Set by SIGINT / SIGTERM once install_stop_signals() has run; train() checkpoints and returns.
-std::atomic<bool>& stop_requested();
-void install_stop_signals();
-
 /// Runs (or, with `resume`, continues) a training run in options.out. `resume` restores the
 /// checkpoint <out>/checkpoint.pt: model, optimizer state, step and stage.
 TrainResult train(const TrainOptions& options, bool resume);

@@ -1,0 +1,102 @@
+// pconv serve: the web page and the HTTP API (docs/api.md) until SIGINT or SIGTERM.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "commands.h"
+#include "pconv/device.h"
+#include "pconv/error.h"
+#include "pconv/log.h"
+#include "pconv/server.h"
+#include "pconv/signals.h"
+
+namespace fs = std::filesystem;
+
+namespace pconv::app {
+namespace {
+
+struct Options {
+  std::string model, device = "auto";
+  int threads = 0, max_upload_mb = 64;
+  double max_megapixels = 40;
+  bool quiet = false;
+  ServerOptions server;
+};
+
+int run(Options& o) {
+  set_quiet(o.quiet);
+  set_threads(o.threads);
+  o.server.max_upload_bytes = static_cast<int64_t>(o.max_upload_mb) * 1024 * 1024;
+  o.server.max_pixels = static_cast<int64_t>(o.max_megapixels * 1e6);
+  o.server.check();
+  const torch::Device device = parse_device(o.device);
+  const fs::path model_path = resolve_model(o.model);
+  std::error_code ec;
+  if (!fs::is_regular_file(model_path, ec)) throw Error(model_path.string() + ": no such model file");
+  o.server.model_name = model_path.filename().string();
+
+  // Listen first, so that health checks see 503 "loading" instead of a refused connection.
+  InpaintServer server(o.server);
+  const int port = server.bind();
+  install_stop_signals();
+  log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/ (loading " +
+           model_path.string() + ")");
+  std::thread listener([&] { server.listen(); });
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done && !stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop_requested()) {
+      log_info("stopping: running requests finish, waiting ones get 503");
+      server.stop();
+    }
+  });
+  auto finish = [&] {
+    listener.join();
+    done = true;
+    watcher.join();
+  };
+  try {
+    auto inpainter = std::make_shared<const Inpainter>(Inpainter::from_file(model_path, device));
+    inpainter->check(o.server.inpaint);
+    server.set_model(inpainter);
+    log_info("ready: " + o.server.model_name + " on " + device.str() + ", " + std::to_string(o.server.concurrency) +
+             " at a time, " + std::to_string(o.server.queue) + " more may wait");
+  } catch (...) {
+    server.stop();
+    finish();
+    throw;
+  }
+  finish();
+  log_info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+Run add_serve_command(CLI::App& root) {
+  auto o = std::make_shared<Options>();
+  ServerOptions& s = o->server;
+  CLI::App* cmd = root.add_subcommand("serve", "Serve the web page and the HTTP API (docs/api.md)");
+  cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled model");
+  cmd->add_option("--host", s.host, "Address to listen on; 0.0.0.0 for every interface")->capture_default_str();
+  cmd->add_option("--port", s.port, "Port; 0 = any free port (printed)")->capture_default_str();
+  cmd->add_option("--concurrency", s.concurrency, "Images filled at once")->capture_default_str();
+  cmd->add_option("--queue", s.queue, "Requests that may wait for a free slot; beyond that: 503 with Retry-After")
+      ->capture_default_str();
+  cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest request body in MiB (413 beyond)")
+      ->capture_default_str();
+  cmd->add_option("--max-megapixels", o->max_megapixels, "Largest image or mask, from its header (400 beyond)")
+      ->capture_default_str();
+  cmd->add_option("--timeout", s.timeout_s, "Seconds a request may wait and fill before it gets 503")
+      ->capture_default_str();
+  cmd->add_option("--io-timeout", s.io_timeout_s, "Seconds to read a request or write a response")
+      ->capture_default_str();
+  cmd->add_option("--tile", s.inpaint.tile, "Side of the square filled in one network pass")->capture_default_str();
+  cmd->add_option("--overlap", s.inpaint.overlap, "Pixels shared by neighbouring tiles")->capture_default_str();
+  cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
+  cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");
+  return [o] { return run(*o); };
+}
+
+}  // namespace pconv::app
