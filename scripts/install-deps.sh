@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of pconv from Debian 12's packages.
+# Installs every build and test dependency of pconv from Debian 12's packages, and the browser
+# test's Playwright (playwright-core, driving Debian's Chromium) from npm into tests/web.
 # Idempotent: packages already present are left alone, and apt-get is skipped entirely
 # when nothing is missing.
 set -euo pipefail
@@ -9,7 +10,9 @@ packages=(
   libtorch-dev
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libstb-dev libwebp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium curl
 )
 
 missing=()
@@ -17,13 +20,21 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# Node may come from elsewhere (NodeSource ships npm inside its nodejs); only ask Debian when absent.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+web="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+if [ ! -d "$web/node_modules/playwright-core" ]; then
+  echo "install-deps: npm ci in tests/web (playwright-core, no browser download)"
+  npm ci --prefix "$web" --no-audit --no-fund
+fi

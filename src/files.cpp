@@ -7,7 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <openssl/evp.h>
+
+#include <iomanip>
 #include <random>
+#include <sstream>
 
 #include "pconv/error.h"
 
@@ -62,6 +66,32 @@ std::string lower_extension(const fs::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext;
+}
+
+std::string sha256_hex(const std::vector<uint8_t>& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr))
+    throw Error("SHA-256: OpenSSL failed");
+  std::ostringstream hex;
+  for (unsigned int i = 0; i < length; ++i) hex << std::hex << std::setw(2) << std::setfill('0') << int(digest[i]);
+  return hex.str();
+}
+
+void check_sha256_sidecar(const fs::path& path) {
+  const fs::path sidecar = path.string() + ".sha256";
+  std::error_code ec;
+  if (!fs::exists(sidecar, ec)) return;
+  std::ifstream in(sidecar);
+  std::string expected;
+  in >> expected;
+  std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
+  if (expected.size() != 64 || expected.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw Error(sidecar.string() + ": not a SHA-256 digest (expected 64 hex digits first)");
+  const std::string actual = sha256_hex(read_file(path));
+  if (actual != expected)
+    throw Error(path.string() + ": SHA-256 is " + actual + " but " + sidecar.filename().string() + " says " +
+                expected + " (the file is damaged or was replaced; a Git LFS pointer?)");
 }
 
 }  // namespace pconv

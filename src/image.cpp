@@ -36,7 +36,7 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what,
     if (pixels > max_pixels) {
       std::ostringstream msg;
       msg << what << ": " << size->width << "x" << size->height << " is " << std::fixed << std::setprecision(1)
-          << pixels / 1e6 << " megapixels, more than the limit of " << max_pixels / 1e6;
+          << pixels / 1e6 << " megapixels, more than the limit of " << std::defaultfloat << std::setprecision(6) << max_pixels / 1e6;
       throw Error(msg.str());
     }
   }

@@ -1,6 +1,7 @@
 #include "pconv/model_file.h"
 
 #include "pconv/error.h"
+#include "pconv/files.h"
 #include "pconv/safetensors.h"
 
 namespace pconv {
@@ -88,6 +89,7 @@ void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, tor
 
 Model load_model(const fs::path& path, const torch::Device& device) {
   const std::string where = path.string();
+  check_sha256_sidecar(path);
   Safetensors file = read_safetensors(path);
   Model model;
   model.info = parse_info(where, file.metadata);

@@ -152,3 +152,38 @@ TEST(Image, SaveIsAtomicAndChecksTheFormat) {
 
 }  // namespace
 }  // namespace pconv
+
+namespace pconv {
+namespace {
+
+TEST(Image, DimensionsFromTheHeaderOfEveryServedFormat) {
+  const cv::Mat image = test::test_image(37, 23);
+  for (const char* ext : {".png", ".jpg", ".webp", ".bmp"}) {
+    const std::optional<cv::Size> size = image_dimensions(encode_image(image, ext, "test"));
+    ASSERT_TRUE(size) << ext;
+    EXPECT_EQ(*size, cv::Size(37, 23)) << ext;
+  }
+  EXPECT_FALSE(image_dimensions({}));
+  EXPECT_FALSE(image_dimensions({'h', 'e', 'l', 'l', 'o'}));
+  EXPECT_FALSE(image_dimensions(encode_image(image, ".tiff", "test"))) << "TIFF's size is not read from a header";
+}
+
+TEST(Image, DecodeRefusesMorePixelsThanTheLimitBeforeDecoding) {
+  const std::vector<uint8_t> bytes = encode_image(test::test_image(200, 100), ".png", "test");
+  EXPECT_EQ(decode_image(bytes, "upload", 20000).size(), cv::Size(200, 100));
+  test::expect_error([&] { decode_image(bytes, "upload", 19999); },
+                     "upload: 200x100 is 0.0 megapixels, more than the limit of 0.019999");
+  // A 30000x30000 PNG header over a few bytes of data: refused without allocating 2.7 GB.
+  std::vector<uint8_t> bomb = encode_image(cv::Mat::zeros(1, 1, CV_8U), ".png", "test");
+  const uint8_t side[4] = {0x00, 0x00, 0x75, 0x30};
+  std::copy(side, side + 4, bomb.begin() + 16);
+  std::copy(side, side + 4, bomb.begin() + 20);
+  test::expect_error([&] { decode_image(bomb, "bomb.png", 40'000'000); }, "bomb.png: 30000x30000 is 900.0 megapixels");
+  test::expect_error([&] { decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff", 1000); },
+                     "t.tiff: not a PNG, JPEG, WebP or BMP image");
+  EXPECT_EQ(decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff").size(), cv::Size(8, 8))
+      << "without a limit, every format OpenCV reads";
+}
+
+}  // namespace
+}  // namespace pconv

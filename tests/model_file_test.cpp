@@ -197,5 +197,24 @@ TEST(ModelFile, RejectsMismatchedFiles) {
   }
 }
 
+TEST(ModelFile, Sha256SidecarIsCheckedOnLoad) {
+  EXPECT_EQ(sha256_hex({'a', 'b', 'c'}), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  test::TempDir dir;
+  const fs::path model = dir / "model.safetensors";
+  test::write_tiny_model(model);
+  const std::string digest = sha256_hex(read_file(model));
+  const std::string line = digest + "  model.safetensors\n";
+  write_file_atomic(model.string() + ".sha256", line.data(), line.size());
+  EXPECT_NO_THROW(load_model(model));
+
+  std::vector<uint8_t> bytes = read_file(model);
+  bytes.back() ^= 1;  // one flipped bit in the last tensor's data
+  write_file_atomic(model, bytes);
+  test::expect_error([&] { load_model(model); }, "model.safetensors: SHA-256 is ");
+  const std::string bad = "not-a-digest\n";
+  write_file_atomic(model.string() + ".sha256", bad.data(), bad.size());
+  test::expect_error([&] { load_model(model); }, "not a SHA-256 digest");
+}
+
 }  // namespace
 }  // namespace pconv

@@ -270,7 +270,7 @@ function moveCursor(e) {
 els.mask.addEventListener('pointerdown', (e) => {
   if (e.button !== 0 || state.busy) return;
   e.preventDefault();
-  els.mask.setPointerCapture(e.pointerId);
+  try { els.mask.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
   const erase = document.querySelector('input[name=tool]:checked').value === 'eraser';
   state.stroke = { kind: 'stroke', erase, width: brushWidth(), points: [imagePoint(e)] };
   drawSegment(state.stroke, 0);

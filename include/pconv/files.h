@@ -18,6 +18,13 @@ inline void write_file_atomic(const std::filesystem::path& path, const std::vect
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
+/// SHA-256 of the bytes, as 64 lower-case hex digits.
+std::string sha256_hex(const std::vector<uint8_t>& bytes);
+
+/// When `path`.sha256 exists (the sha256sum format: the hex digest first), checks that the file
+/// has that digest; throws pconv::Error naming both digests when it does not.
+void check_sha256_sidecar(const std::filesystem::path& path);
+
 /// Lower-case extension with the dot (".png"), or "" when there is none.
 std::string lower_extension(const std::filesystem::path& path);
 

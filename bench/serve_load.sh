@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Load figures of pconv serve (README): starts the server on a free loopback port with the
+# bundled model (or $MODEL), sends $N requests of a 512x512 image, $C at a time, and prints
+# throughput, p50/p95 latency, errors and the server's RSS across the run; then stops it.
+set -euo pipefail
+build=${BUILD:-build/release}
+model=${MODEL:-models/pconv.safetensors}
+log=$(mktemp)
+"$build/pconv" serve --model "$model" --port 0 --queue "${QUEUE:-16}" --threads "${THREADS:-0}" 2>"$log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+port=""
+for _ in $(seq 600); do
+  port=$(sed -n 's|.*listening on http://[^/]*:\([0-9]*\)/.*|\1|p' "$log")
+  [ -n "$port" ] && grep -q "ready:" "$log" && break
+  kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
+  sleep 0.1
+done
+"$build/bench/serve_load" --port "$port" --pid $pid --requests "${N:-500}" --concurrency "${C:-8}" \
+  --image "${IMAGE:-examples/ladybird.jpg}"
+kill -TERM $pid
+wait $pid

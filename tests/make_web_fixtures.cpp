@@ -1,0 +1,20 @@
+// Writes what the web page and API documentation tests serve and upload: a tiny model, a photo
+// and a mask, into the folder given as the only argument.
+#include <iostream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "pconv/image.h"
+#include "test_util.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: make_web_fixtures FOLDER" << std::endl;
+    return 2;
+  }
+  const std::filesystem::path out = argv[1];
+  std::filesystem::create_directories(out);
+  pconv::test::write_tiny_model(out / "model.safetensors", 3, 0.25);
+  pconv::save_image(out / "photo.png", pconv::test::test_image(320, 240));
+  pconv::save_image(out / "mask.png", pconv::test::rect_hole(320, 240, {200, 40, 60, 50}));
+  return 0;
+}

@@ -1,0 +1,317 @@
+// The HTTP API over loopback: the happy path and every way a client can get it wrong.
+#include "pconv/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <condition_variable>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "pconv/image.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+using json = nlohmann::json;
+
+std::string png(const cv::Mat& m) {
+  const std::vector<uint8_t> bytes = encode_image(m, ".png", "test");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+cv::Mat decode(const std::string& body) {
+  return decode_image(std::vector<uint8_t>(body.begin(), body.end()), "response");
+}
+
+httplib::MultipartFormDataItems form(const std::string& image, const std::string& mask) {
+  httplib::MultipartFormDataItems items = {{"image", image, "photo.png", "image/png"}};
+  if (!mask.empty()) items.push_back({"mask", mask, "mask.png", "image/png"});
+  return items;
+}
+
+std::string error_of(const httplib::Result& r) { return json::parse(r->body).at("error").get<std::string>(); }
+
+// A fill that holds until released, to fill the queue deterministically.
+class Gate {
+ public:
+  InpaintServer::Fill fill() {
+    return [this](const cv::Mat& image, const cv::Mat&, const InpaintOptions&) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      open_.wait(lock, [this] { return released_; });
+      return image.clone();
+    };
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    open_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable open_;
+  bool released_ = false;
+};
+
+class Server : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::write_tiny_model(dir / "model.safetensors", 3, 0.25);
+    image = test::test_image(96, 72);
+    hole = test::rect_hole(96, 72, {20, 15, 30, 25});
+  }
+  void TearDown() override { stop(); }
+
+  void start(ServerOptions o = {}, bool load = true, InpaintServer::Fill fill = {}) {
+    o.port = 0;
+    o.model_name = "model.safetensors";
+    server = std::make_unique<InpaintServer>(o);
+    port = server->bind();
+    listener = std::thread([this] { server->listen(); });
+    if (load)
+      server->set_model(std::make_shared<const Inpainter>(Inpainter::from_file(dir / "model.safetensors")), fill);
+  }
+  void stop() {
+    if (!server) return;
+    server->stop();
+    listener.join();
+    server.reset();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60);
+    return c;
+  }
+  httplib::Result post(const httplib::MultipartFormDataItems& items) const {
+    return client().Post("/api/v1/inpaint", items);
+  }
+  // Waits until the server reports `running` and `waiting` requests.
+  void wait_for(int running, int waiting) const {
+    for (int i = 0; i < 500; ++i) {
+      const auto r = client().Get("/api/v1/health");
+      const json h = json::parse(r->body);
+      if (h["running"] == running && h["waiting"] == waiting) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "the server never had " << running << " running and " << waiting << " waiting";
+  }
+
+  test::TempDir dir;
+  cv::Mat image, hole;
+  std::unique_ptr<InpaintServer> server;
+  std::thread listener;
+  int port = 0;
+};
+
+TEST_F(Server, FillsTheHoleAndKeepsEveryOtherPixel) {
+  start();
+  const auto r = post(form(png(image), png(hole)));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "image/png");
+  EXPECT_NE(r->get_header_value("Server-Timing").find("fill;dur="), std::string::npos);
+  const cv::Mat out = decode(r->body);
+  ASSERT_EQ(out.size(), image.size());
+  ASSERT_EQ(out.type(), image.type());
+  cv::Mat diff;
+  cv::absdiff(out, image, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(diff & ~hole), 0);
+  EXPECT_GT(cv::countNonZero(diff & hole), cv::countNonZero(hole) / 2);
+}
+
+TEST_F(Server, InvertedMaskJpegOutputAndTransparencyAsTheHole) {
+  start();
+  httplib::MultipartFormDataItems inverted = form(png(image), png(~hole));
+  inverted.push_back({"invert_mask", "true", "", ""});
+  inverted.push_back({"format", "jpeg", "", ""});
+  const auto r = post(inverted);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(decode(r->body).size(), image.size());
+
+  cv::Mat bgra;
+  cv::cvtColor(image, bgra, cv::COLOR_BGR2BGRA);
+  bgra.setTo(cv::Scalar(0, 0, 0, 0), hole);
+  const auto alpha = post(form(png(bgra), ""));
+  ASSERT_EQ(alpha->status, 200) << alpha->body;
+  const cv::Mat out = decode(alpha->body);
+  ASSERT_EQ(out.channels(), 4);
+  std::vector<cv::Mat> planes;
+  cv::split(out, planes);
+  EXPECT_EQ(cv::countNonZero(planes[3] == 255), static_cast<int>(out.total())) << "filled pixels are opaque";
+}
+
+TEST_F(Server, AnEmptyHoleReturnsTheImage) {
+  start();
+  const auto r = post(form(png(image), png(cv::Mat::zeros(image.size(), CV_8U))));
+  ASSERT_EQ(r->status, 200);
+  cv::Mat diff;
+  cv::absdiff(decode(r->body), image, diff);
+  EXPECT_EQ(cv::norm(diff, cv::NORM_INF), 0);
+}
+
+TEST_F(Server, HealthAndModelDescription) {
+  start({}, false);
+  const auto loading = client().Get("/api/v1/health");
+  EXPECT_EQ(loading->status, 503);
+  EXPECT_EQ(json::parse(loading->body)["status"], "loading");
+  EXPECT_EQ(client().Get("/api/v1/model")->status, 503);
+  EXPECT_EQ(post(form(png(image), png(hole)))->status, 503);
+
+  server->set_model(std::make_shared<const Inpainter>(Inpainter::from_file(dir / "model.safetensors")));
+  const auto ok = client().Get("/api/v1/health");
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(json::parse(ok->body)["status"], "ok");
+  const auto model = client().Get("/api/v1/model");
+  ASSERT_EQ(model->status, 200);
+  const json m = json::parse(model->body);
+  EXPECT_EQ(m["architecture"]["depth"], 3);
+  EXPECT_EQ(m["architecture"]["type"], "pconv-unet");
+  EXPECT_EQ(m["file"], "model.safetensors");
+  EXPECT_EQ(m["limits"]["max_pixels"], ServerOptions{}.max_pixels);
+}
+
+TEST_F(Server, ServesTheWebPage) {
+  start();
+  const auto page = client().Get("/");
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->body.find("/app.js"), std::string::npos);
+  EXPECT_EQ(client().Get("/app.js")->status, 200);
+  EXPECT_EQ(client().Get("/style.css")->status, 200);
+  const auto missing = client().Get("/nope");
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(error_of(missing), "no such path: /nope");
+}
+
+TEST_F(Server, RefusesBadRequestsWithAJsonMessage) {
+  start();
+  struct Case {
+    httplib::MultipartFormDataItems items;
+    std::string message;
+  };
+  httplib::MultipartFormDataItems extra = form(png(image), png(hole));
+  extra.push_back({"masks", "x", "", ""});
+  httplib::MultipartFormDataItems bad_flag = form(png(image), png(hole));
+  bad_flag.push_back({"invert_mask", "maybe", "", ""});
+  httplib::MultipartFormDataItems bad_format = form(png(image), png(hole));
+  bad_format.push_back({"format", "gif", "", ""});
+  const std::vector<Case> cases = {
+      {{{"mask", png(hole), "mask.png", "image/png"}}, "missing field 'image'"},
+      {form(png(image), ""), "missing field 'mask'"},
+      {form("not an image at all", png(hole)), "image: not a PNG, JPEG, WebP or BMP image"},
+      {form(png(image), "GIF89a garbage"), "mask: not a PNG, JPEG, WebP or BMP image"},
+      {form(png(image).substr(0, 60), png(hole)), "image: not a readable image"},
+      {form(png(image), png(test::rect_hole(50, 40, {1, 1, 5, 5}))), "mask is 50x40 but image is 96x72"},
+      {form(png(image), png(cv::Mat(image.size(), CV_8U, cv::Scalar(255)))), "hole"},
+      {extra, "unknown field 'masks'"},
+      {bad_flag, "invert_mask 'maybe'"},
+      {bad_format, "format 'gif'"},
+  };
+  for (const Case& c : cases) {
+    const auto r = post(c.items);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << c.message;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+    EXPECT_NE(error_of(r).find(c.message), std::string::npos) << error_of(r);
+  }
+}
+
+TEST_F(Server, RefusesMalformedBodies) {
+  start();
+  const auto not_multipart = client().Post("/api/v1/inpaint", "image=1", "application/x-www-form-urlencoded");
+  EXPECT_EQ(not_multipart->status, 400);
+  EXPECT_NE(error_of(not_multipart).find("multipart/form-data"), std::string::npos);
+
+  const auto broken = client().Post("/api/v1/inpaint", "--xyz\r\nContent-Disposition: form-data; name=\"image\"\r\n",
+                                    "multipart/form-data; boundary=xyz");
+  EXPECT_EQ(broken->status, 400);
+  EXPECT_FALSE(error_of(broken).empty());
+  EXPECT_EQ(client().Get("/api/v1/inpaint")->status, 404);
+}
+
+TEST_F(Server, RefusesOversizedUploadsAndImages) {
+  ServerOptions o;
+  o.max_upload_bytes = 64 * 1024;
+  o.max_pixels = 5000;
+  start(o);
+  const auto big = post(form(std::string(100 * 1024, 'x'), png(hole)));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_NE(error_of(big).find("larger than the server's limit"), std::string::npos);
+
+  const auto pixels = post(form(png(image), png(hole)));
+  EXPECT_EQ(pixels->status, 400);
+  EXPECT_NE(error_of(pixels).find("image: 96x72 is 0.0 megapixels, more than the limit"), std::string::npos)
+      << error_of(pixels);
+}
+
+TEST_F(Server, ABusyServerQueuesThenRefusesWithRetryAfter) {
+  ServerOptions o;
+  o.concurrency = 1;
+  o.queue = 1;
+  Gate gate;
+  start(o, true, gate.fill());
+  auto first = std::async(std::launch::async, [&] { return post(form(png(image), png(hole))); });
+  wait_for(1, 0);
+  auto second = std::async(std::launch::async, [&] { return post(form(png(image), png(hole))); });
+  wait_for(1, 1);
+  const auto third = post(form(png(image), png(hole)));
+  EXPECT_EQ(third->status, 503);
+  EXPECT_FALSE(third->get_header_value("Retry-After").empty());
+  EXPECT_NE(error_of(third).find("busy"), std::string::npos);
+  gate.release();
+  EXPECT_EQ(first.get()->status, 200);
+  EXPECT_EQ(second.get()->status, 200);
+}
+
+TEST_F(Server, AWaitingRequestTimesOut) {
+  ServerOptions o;
+  o.queue = 1;
+  o.timeout_s = 1;
+  Gate gate;
+  start(o, true, gate.fill());
+  auto first = std::async(std::launch::async, [&] { return post(form(png(image), png(hole))); });
+  wait_for(1, 0);
+  const auto second = post(form(png(image), png(hole)));
+  EXPECT_EQ(second->status, 503);
+  EXPECT_NE(error_of(second).find("timeout of 1 s"), std::string::npos);
+  gate.release();
+  EXPECT_EQ(first.get()->status, 200);
+}
+
+TEST_F(Server, StopFinishesRunningRequestsAndRefusesWaitingOnes) {
+  ServerOptions o;
+  o.queue = 2;
+  Gate gate;
+  start(o, true, gate.fill());
+  auto running = std::async(std::launch::async, [&] { return post(form(png(image), png(hole))); });
+  wait_for(1, 0);
+  auto waiting = std::async(std::launch::async, [&] { return post(form(png(image), png(hole))); });
+  wait_for(1, 1);
+  auto stopped = std::async(std::launch::async, [&] { stop(); });
+  const auto refused = waiting.get();
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(error_of(refused).find("shutting down"), std::string::npos);
+  gate.release();
+  EXPECT_EQ(running.get()->status, 200);
+  stopped.get();
+}
+
+TEST_F(Server, RejectsBadOptionsAndABusyPort) {
+  ServerOptions o;
+  o.concurrency = 0;
+  test::expect_error([&] { InpaintServer s(o); }, "--concurrency 0");
+  start();
+  ServerOptions same;
+  same.port = port;
+  InpaintServer second(same);
+  test::expect_error([&] { second.bind(); }, "cannot listen there");
+}
+
+}  // namespace
+}  // namespace pconv
