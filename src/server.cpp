@@ -299,6 +299,11 @@ InpaintServer::InpaintServer(ServerOptions options) {
   s.http.set_read_timeout(s.options.io_timeout_s);
   s.http.set_write_timeout(s.options.io_timeout_s);
   s.http.set_keep_alive_timeout(2);  // idle connections hold a thread; let them go soon
+  // httplib's default adds SO_REUSEPORT, which lets a second server share the port silently.
+  s.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.routes();
 }
 
