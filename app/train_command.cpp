@@ -41,6 +41,9 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--image-size", o->image_size, "Training crop size")->capture_default_str();
   cmd->add_option("--min-hole", o->min_hole, "Smallest hole ratio of generated masks")->capture_default_str();
   cmd->add_option("--max-hole", o->max_hole, "Largest hole ratio of generated masks")->capture_default_str();
+  cmd->add_option("--blobs", o->blobs,
+                  "Share of generated shapes drawn as large filled ellipses (object-sized holes) instead of strokes")
+      ->capture_default_str();
   cmd->add_option("--depth", o->depth, "Encoder layers: 7 for 256x256, 8 for 512x512")->capture_default_str();
   cmd->add_option("--width", o->width, "Channel multiplier")->capture_default_str();
   cmd->add_option("--partial", o->partial, "true: partial convolutions; false: the plain U-Net baseline")

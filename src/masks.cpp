@@ -34,6 +34,7 @@ void MaskGeneratorOptions::check() const {
   if (width() < 8 || height() < 8)
     throw Error("mask size " + std::to_string(width()) + "x" + std::to_string(height()) +
                 " is too small (at least 8x8)");
+  if (!(blobs() >= 0.0 && blobs() <= 1.0)) throw Error("blob share " + std::to_string(blobs()) + ": must be 0..1");
   if (!(min_ratio() >= 0.0 && min_ratio() <= max_ratio() && max_ratio() <= 0.95))
     throw Error("hole ratio range [" + std::to_string(min_ratio()) + ", " + std::to_string(max_ratio()) +
                 "] is invalid (0 <= min <= max <= 0.95)");
@@ -47,6 +48,14 @@ namespace {
 using Rng = std::mt19937_64;
 
 int uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, std::max(lo, hi))(rng); }
+
+// A filled ellipse of object size, at any angle.
+void draw_blob(cv::Mat& hole, Rng& rng, int min_radius) {
+  const int w = hole.cols, h = hole.rows, max_radius = std::max(min_radius, std::min(w, h) / 4);
+  cv::ellipse(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)},
+              {uniform(rng, min_radius, max_radius), uniform(rng, min_radius, max_radius)}, uniform(rng, 0, 179), 0, 360,
+              cv::Scalar(255), cv::FILLED, cv::LINE_8);
+}
 
 // One random stroke: a line, a filled circle or an ellipse arc, as PConv-Keras draws them.
 void draw_shape(cv::Mat& hole, Rng& rng, int max_thickness) {
@@ -110,7 +119,11 @@ cv::Mat MaskGenerator::generate(uint64_t index) const {
     // the border rule is drawn again, and too many misses start the mask afresh.
     while (holes < target * total && misses < 50) {
       cv::Mat next = hole.clone();
-      draw_shape(next, rng, max_thickness);
+      // Only masks with blobs draw the extra random number, so stroke-only masks stay as they were.
+      if (options_.blobs() > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < options_.blobs())
+        draw_blob(next, rng, max_thickness);
+      else
+        draw_shape(next, rng, max_thickness);
       const int n = cv::countNonZero(next);
       if (n > options_.max_ratio() * total || (border == BorderRule::kNotTouching && touches_border(next))) {
         ++misses;

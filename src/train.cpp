@@ -72,7 +72,7 @@ MaskSource make_mask_source(const TrainOptions& o) {
     return [folder](uint64_t i) { return folder->generate(i); };
   }
   auto gen = std::make_shared<MaskGenerator>(
-      MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(o.min_hole).max_ratio(o.max_hole),
+      MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(o.min_hole).max_ratio(o.max_hole).blobs(o.blobs),
       mix_seed(o.seed, 1));
   return [gen](uint64_t i) { return gen->generate(i); };
 }
@@ -222,7 +222,8 @@ TrainResult train(const TrainOptions& options, bool resume) {
       {"finetune_from", o.finetune_from},
       {"train_images", files.size()},
       {"masks", o.mask_dir.empty()
-                    ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" + std::to_string(o.max_hole)
+                    ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" + std::to_string(o.max_hole) +
+                          ", blobs " + std::to_string(o.blobs)
                     : "augmented from " + o.mask_dir},
       {"seed", o.seed},
       {"device", device.str()}};

@@ -19,6 +19,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("image_size", o.image_size);
   v("min_hole", o.min_hole);
   v("max_hole", o.max_hole);
+  v("blobs", o.blobs);
   v("depth", o.depth);
   v("width", o.width);
   v("partial", o.partial);

@@ -51,6 +51,30 @@ TEST(MaskGenerator, BorderRules) {
   EXPECT_THROW(MaskGenerator(MaskGeneratorOptions(64, 64).min_ratio(0.5).max_ratio(0.2), 0), Error);
 }
 
+// The largest distance from a hole pixel to the nearest valid pixel.
+float deepest(const cv::Mat& hole) {
+  cv::Mat distance;
+  cv::distanceTransform(hole, distance, cv::DIST_L2, 3);
+  double max = 0;
+  cv::minMaxLoc(distance, nullptr, &max);
+  return static_cast<float>(max);
+}
+
+TEST(MaskGenerator, BlobsMakeHolesWhoseCentresAreFarFromValidPixels) {
+  const auto options = MaskGeneratorOptions(256, 256).min_ratio(0.1).max_ratio(0.3);
+  const MaskGenerator strokes(options, 5), blobs(MaskGeneratorOptions(options).blobs(1.0), 5);
+  float stroke_depth = 0, blob_depth = 0;
+  for (int i = 0; i < 10; ++i) {
+    const cv::Mat b = blobs.generate(i);
+    EXPECT_GE(hole_ratio(b), 0.1);
+    EXPECT_LE(hole_ratio(b), 0.3);
+    stroke_depth += deepest(strokes.generate(i)) / 10;
+    blob_depth += deepest(b) / 10;
+  }
+  EXPECT_GT(blob_depth, 2 * stroke_depth) << "strokes " << stroke_depth << " px, blobs " << blob_depth << " px";
+  test::expect_error([] { MaskGenerator(MaskGeneratorOptions(64, 64).blobs(1.5), 0); }, "blob share");
+}
+
 TEST(MaskFolder, AugmentsDeterministicallyToBinaryMasks) {
   test::TempDir dir;
   cv::Mat m = cv::Mat::zeros(200, 300, CV_8U);

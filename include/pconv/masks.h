@@ -30,6 +30,10 @@ struct MaskGeneratorOptions {
   TORCH_ARG(double, min_ratio) = 0.01;
   TORCH_ARG(double, max_ratio) = 0.6;
   TORCH_ARG(BorderRule, border) = BorderRule::kAny;
+  /// Share of shapes drawn as a large filled ellipse (radii from the stroke thickness up to a
+  /// quarter of the shorter side): holes the size of objects people remove, far wider than the
+  /// strokes, whose centres lie far from any valid pixel.
+  TORCH_ARG(double, blobs) = 0.0;
 
  public:
   void check() const;
