@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
   pconv::test::write_tiny_model(out / "model.safetensors", 3, 0.25);
   pconv::save_image(out / "photo.png", pconv::test::test_image(320, 240));
   pconv::save_image(out / "mask.png", pconv::test::rect_hole(320, 240, {200, 40, 60, 50}));
+  pconv::save_image(out / "large.png", pconv::test::test_image(2400, 1600));  // shown scaled down
   return 0;
 }

@@ -62,7 +62,7 @@ async function compareInPage(page) {
   });
 }
 
-async function fillAndCheck(page, what) {
+async function fillAndCheck(page, what, size = [320, 240]) {
   const previous = await page.getAttribute('#download', 'href');
   await page.click('#fill');
   await page.waitForFunction((old) => {
@@ -71,7 +71,7 @@ async function fillAndCheck(page, what) {
   }, previous);
   const s = await compareInPage(page);
   console.log(`${what}: ${JSON.stringify(s)}`);
-  assert.deepEqual([s.width, s.height], [320, 240], 'the result has the photo\'s full size');
+  assert.deepEqual([s.width, s.height], size, 'the result has the photo\'s full size');
   assert.ok(s.inside > 500, `${what}: the mask holds a hole`);
   assert.ok(s.insideChanged > 0.5 * s.inside, `${what}: most hole pixels were filled`);
   assert.equal(s.outsideChanged, 0, `${what}: every pixel outside the hole is unchanged`);
@@ -142,6 +142,18 @@ try {
   await page.waitForFunction(() => !document.getElementById('fill').disabled);
   await fillAndCheck(page, 'mask file');
   await page.screenshot({ path: path.join(fixtures, 'browser-mask-file.png'), fullPage: true });
+
+  // A large photo is shown scaled to the window but painted, sent and filled at full size.
+  await page.click('#edit');
+  await page.setInputFiles('#open-input', path.join(fixtures, 'large.png'));
+  await page.waitForFunction(() => document.getElementById('mask').width === 2400);
+  const large = await page.locator('#mask').boundingBox();
+  assert.ok(large.width < 1100, `shown at ${large.width} px wide`);
+  await page.mouse.move(large.x + large.width * 0.3, large.y + large.height * 0.4);
+  await page.mouse.down();
+  await page.mouse.move(large.x + large.width * 0.7, large.y + large.height * 0.6, { steps: 10 });
+  await page.mouse.up();
+  await fillAndCheck(page, 'large photo', [2400, 1600]);
 
   assert.deepEqual(errors, [], 'no errors in the page');
 } finally {
