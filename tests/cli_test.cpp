@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pconv/files.h"
 #include "pconv/image.h"
@@ -248,6 +249,31 @@ TEST_F(Cli, InfoPrintsTheArchitecture) {
   const auto r = pconv("info " + model.string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("\"pconv-unet\""), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace pconv
+
+namespace pconv {
+namespace {
+
+// The README's first command: the bundled model (its SHA-256 checked on load) removes the
+// ladybird, leaving the green of the stem and background where its red was.
+TEST(BundledModel, FillsTheExample) {
+  test::TempDir dir;
+  const std::filesystem::path src = PCONV_SOURCE_DIR;
+  const auto r = pconv("inpaint --threads 2 --image " + (src / "examples/ladybird.jpg").string() + " --mask " +
+                       (src / "examples/ladybird_mask.png").string() + " --output " + (dir / "out.png").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const cv::Mat input = load_image(src / "examples/ladybird.jpg"), output = load_image(dir / "out.png");
+  const cv::Mat hole = binarize_mask(load_image(src / "examples/ladybird_mask.png")).hole;
+  cv::Mat diff;
+  cv::absdiff(input, output, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(diff & ~hole), 0);
+  const cv::Scalar before = cv::mean(input, hole), after = cv::mean(output, hole);  // BGR
+  // Green minus red over the hole: the red ladybird pulls it down, the fill brings it up.
+  EXPECT_GT(after[1] - after[2], before[1] - before[2] + 20) << "before " << before << ", after " << after;
 }
 
 }  // namespace
