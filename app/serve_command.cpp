@@ -39,8 +39,8 @@ int run(Options& o) {
   InpaintServer server(o.server);
   const int port = server.bind();
   install_stop_signals();
-  log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/ (loading " +
-           model_path.string() + ")");
+  log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/ (loading " + model_path.string() +
+           ")");
   std::thread listener([&] { server.listen(); });
   std::atomic<bool> done{false};
   std::thread watcher([&] {

@@ -6,7 +6,6 @@
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
-#include <opencv2/imgproc.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
 #include <thread>
 
 #include "pconv/data.h"
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   std::atomic<int> next{0};
   std::mutex mutex;
   std::vector<double> latencies_ms;
-  std::map<int, int> statuses;  // 0 = no response
+  std::map<int, int> statuses;              // 0 = no response
   std::vector<std::pair<int, double>> rss;  // (requests done, MiB)
   if (pid) rss.emplace_back(0, rss_mib(pid));
 

@@ -1,14 +1,13 @@
 #include "pconv/files.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <openssl/evp.h>
-
 #include <iomanip>
 #include <random>
 #include <sstream>
@@ -90,8 +89,8 @@ void check_sha256_sidecar(const fs::path& path) {
     throw Error(sidecar.string() + ": not a SHA-256 digest (expected 64 hex digits first)");
   const std::string actual = sha256_hex(read_file(path));
   if (actual != expected)
-    throw Error(path.string() + ": SHA-256 is " + actual + " but " + sidecar.filename().string() + " says " +
-                expected + " (the file is damaged or was replaced; a Git LFS pointer?)");
+    throw Error(path.string() + ": SHA-256 is " + actual + " but " + sidecar.filename().string() + " says " + expected +
+                " (the file is damaged or was replaced; a Git LFS pointer?)");
 }
 
 }  // namespace pconv

@@ -1,8 +1,8 @@
 #include "pconv/image.h"
 
+#include <iomanip>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <iomanip>
 #include <sstream>
 
 #include "pconv/error.h"
@@ -36,7 +36,8 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what,
     if (pixels > max_pixels) {
       std::ostringstream msg;
       msg << what << ": " << size->width << "x" << size->height << " is " << std::fixed << std::setprecision(1)
-          << pixels / 1e6 << " megapixels, more than the limit of " << std::defaultfloat << std::setprecision(6) << max_pixels / 1e6;
+          << pixels / 1e6 << " megapixels, more than the limit of " << std::defaultfloat << std::setprecision(6)
+          << max_pixels / 1e6;
       throw Error(msg.str());
     }
   }
@@ -50,7 +51,8 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what,
     image.release();
   }
   if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
-  if (image.depth() != CV_8U && image.depth() != CV_16U) throw Error(what + ": only 8- and 16-bit images are supported");
+  if (image.depth() != CV_8U && image.depth() != CV_16U)
+    throw Error(what + ": only 8- and 16-bit images are supported");
   if (image.channels() == 2) cv::cvtColor(image, image, cv::COLOR_GRAY2BGR);  // not produced by OpenCV, but be safe
   return image;
 }

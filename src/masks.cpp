@@ -53,8 +53,8 @@ int uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int
 void draw_blob(cv::Mat& hole, Rng& rng, int min_radius) {
   const int w = hole.cols, h = hole.rows, max_radius = std::max(min_radius, std::min(w, h) / 4);
   cv::ellipse(hole, {uniform(rng, 0, w - 1), uniform(rng, 0, h - 1)},
-              {uniform(rng, min_radius, max_radius), uniform(rng, min_radius, max_radius)}, uniform(rng, 0, 179), 0, 360,
-              cv::Scalar(255), cv::FILLED, cv::LINE_8);
+              {uniform(rng, min_radius, max_radius), uniform(rng, min_radius, max_radius)}, uniform(rng, 0, 179), 0,
+              360, cv::Scalar(255), cv::FILLED, cv::LINE_8);
 }
 
 // One random stroke: a line, a filled circle or an ellipse arc, as PConv-Keras draws them.

@@ -115,7 +115,7 @@ struct InpaintServer::State {
   void health(httplib::Response& res);
   void describe_model(httplib::Response& res);
   void inpaint(const httplib::Request& req, httplib::Response& res);
-  cv::Mat fill_request(const httplib::Request& req, const Fill& fill, Clock::time_point deadline);
+  cv::Mat fill_request(const httplib::Request& req, bool invert_mask, const Fill& fill, Clock::time_point deadline);
 };
 
 void InpaintServer::State::routes() {
@@ -208,6 +208,9 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   const std::string format_name = req.has_file("format") ? req.get_file_value("format").content : "";
   const std::optional<Format> format = parse_format(format_name);
   if (!format) return send_error(res, 400, "format '" + format_name + "': expected png, jpeg or webp");
+  const std::string invert_text = req.has_file("invert_mask") ? req.get_file_value("invert_mask").content : "";
+  const std::optional<bool> invert = parse_bool(invert_text);
+  if (!invert) return send_error(res, 400, "invert_mask '" + invert_text + "': expected true or false");
 
   switch (queue.enter(deadline)) {
     case WorkQueue::Admission::kAdmitted:
@@ -218,9 +221,9 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
                                   std::to_string(queue.waiting()) + " waiting); retry later",
                               retry_after_s());
     case WorkQueue::Admission::kTimedOut:
-      return send_unavailable(res, "no free slot within the server's timeout of " +
-                                       std::to_string(options.timeout_s) + " s; retry later",
-                              retry_after_s());
+      return send_unavailable(
+          res, "no free slot within the server's timeout of " + std::to_string(options.timeout_s) + " s; retry later",
+          retry_after_s());
     case WorkQueue::Admission::kClosed:
       return send_unavailable(res, "the server is shutting down", 0);
   }
@@ -231,7 +234,7 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   const double waited_s = seconds_since(arrival);
   const Clock::time_point admitted = Clock::now();
   try {
-    const cv::Mat result = fill_request(req, fill, deadline);
+    const cv::Mat result = fill_request(req, *invert, fill, deadline);
     const std::vector<uint8_t> bytes = encode_image(result, format->extension, "result");
     char timing[96];
     std::snprintf(timing, sizeof timing, "queue;dur=%.1f, fill;dur=%.1f", 1000 * waited_s,
@@ -241,25 +244,22 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   } catch (const Rejection& r) {
     send_error(res, r.status, r.message);
   } catch (const DeadlinePassed&) {
-    send_unavailable(res, "filling took longer than the server's timeout of " + std::to_string(options.timeout_s) +
-                              " s",
+    send_unavailable(res,
+                     "filling took longer than the server's timeout of " + std::to_string(options.timeout_s) + " s",
                      retry_after_s());
   }
 }
 
 // Decodes the request's image and mask and fills the hole; throws Rejection for bad input.
-cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, const Fill& fill,
+cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool invert_mask, const Fill& fill,
                                            Clock::time_point deadline) {
-  const std::string invert_text = req.has_file("invert_mask") ? req.get_file_value("invert_mask").content : "";
-  const std::optional<bool> invert = parse_bool(invert_text);
-  if (!invert) throw Rejection{400, "invert_mask '" + invert_text + "': expected true or false"};
   cv::Mat image, hole;
   bool from_alpha = false;
   try {
     image = decode_image(field_bytes(req, "image"), "image", options.max_pixels);
     if (req.has_file("mask")) {
       const cv::Mat raw = decode_image(field_bytes(req, "mask"), "mask", options.max_pixels);
-      hole = binarize_mask(raw, *invert).hole;
+      hole = binarize_mask(raw, invert_mask).hole;
       if (hole.size() != image.size())
         throw Rejection{400, "mask is " + size_text(raw) + " but image is " + size_text(image) + "; they must match"};
     } else if (image.channels() == 4) {

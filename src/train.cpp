@@ -91,7 +91,6 @@ std::string format_terms(const std::map<std::string, double>& terms) {
 }
 }  // namespace
 
-
 TrainResult train(const TrainOptions& options, bool resume) {
   TrainOptions o = options;
   o.check();
@@ -221,10 +220,9 @@ TrainResult train(const TrainOptions& options, bool resume) {
       {"finetune_lr", o.finetune_lr},
       {"finetune_from", o.finetune_from},
       {"train_images", files.size()},
-      {"masks", o.mask_dir.empty()
-                    ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" + std::to_string(o.max_hole) +
-                          ", blobs " + std::to_string(o.blobs)
-                    : "augmented from " + o.mask_dir},
+      {"masks", o.mask_dir.empty() ? "generated strokes, hole ratio " + std::to_string(o.min_hole) + "-" +
+                                         std::to_string(o.max_hole) + ", blobs " + std::to_string(o.blobs)
+                                   : "augmented from " + o.mask_dir},
       {"seed", o.seed},
       {"device", device.str()}};
   if (loss.uses_vgg()) {

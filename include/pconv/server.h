@@ -19,10 +19,10 @@
 namespace pconv {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  ///< loopback unless told otherwise
-  int port = 8080;                 ///< 0 = any free port (bind() returns it)
-  int concurrency = 1;             ///< inpaintings at once (each uses every LibTorch thread)
-  int queue = 16;                  ///< requests that may wait for a slot; more get 503
+  std::string host = "127.0.0.1";         ///< loopback unless told otherwise
+  int port = 8080;                        ///< 0 = any free port (bind() returns it)
+  int concurrency = 1;                    ///< inpaintings at once (each uses every LibTorch thread)
+  int queue = 16;                         ///< requests that may wait for a slot; more get 503
   int64_t max_upload_bytes = 64ll << 20;  ///< whole request body; larger gets 413
   int64_t max_pixels = 40'000'000;        ///< per image, read from its header; larger gets 400
   int timeout_s = 120;                    ///< waiting plus filling, per request; then 503

@@ -27,7 +27,7 @@ struct TrainOptions {
   int image_size = 256;    ///< training crops are image_size × image_size
   double min_hole = 0.01;  ///< generated masks' hole ratio range
   double max_hole = 0.6;
-  double blobs = 0.0;      ///< share of generated shapes that are large filled ellipses
+  double blobs = 0.0;  ///< share of generated shapes that are large filled ellipses
   // Model.
   int64_t depth = 7;  ///< 7 for 256×256, 8 for 512×512 (the paper)
   double width = 1.0;
