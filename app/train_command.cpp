@@ -78,6 +78,11 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--val-images", o->val_images, "Validation images scored each time")->capture_default_str();
   cmd->add_option("--export-dtype", o->export_dtype, "float32 or float16 for the final model file")
       ->capture_default_str();
+  cmd->add_flag("--sync-bn", o->sync_bn,
+                "With several processes: BN statistics over every rank's batch (default: each rank its own)");
+  cmd->add_option("--dist-timeout", o->dist_timeout,
+                  "With several processes: seconds to wait for the other ranks before stopping with an error")
+      ->capture_default_str();
   cmd->add_flag("--quiet,-q", *quiet, "Only warnings and errors on stderr (default: off)");
 
   return [cmd, o, config, resume, quiet] {
@@ -100,13 +105,16 @@ Run add_train_command(CLI::App& root) {
     effective.merge(overrides, "command line");
     install_stop_signals();
     const TrainResult result = train(effective, *resume);
-    std::cout << nlohmann::json{{"steps", result.steps_done},
-                                {"interrupted", result.interrupted},
-                                {"model", result.model.string()},
-                                {"samples_per_s", result.samples_per_second},
-                                {"data_wait_share", result.data_wait_share}}
-                     .dump()
-              << std::endl;
+    if (result.rank == 0)  // one summary per job
+      std::cout << nlohmann::json{{"steps", result.steps_done},
+                                  {"interrupted", result.interrupted},
+                                  {"model", result.model.string()},
+                                  {"samples_per_s", result.samples_per_second},
+                                  {"data_wait_share", result.data_wait_share},
+                                  {"ranks", result.world_size},
+                                  {"communication_share", result.communication_share}}
+                       .dump()
+                << std::endl;
     return result.interrupted ? 130 : 0;
   };
 }

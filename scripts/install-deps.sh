@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev
+  libtorch-dev libgloo-dev
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libstb-dev libwebp-dev

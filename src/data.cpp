@@ -90,6 +90,9 @@ BatchLoader::BatchLoader(std::vector<fs::path> files, MaskSource masks, BatchLoa
       unreadable_(files_.size(), false) {
   if (files_.empty()) throw Error("no training images");
   if (options_.batch_size < 1) throw Error("batch size must be at least 1");
+  if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size)
+    throw Error("rank " + std::to_string(options_.rank) + " is not within a world of " +
+                std::to_string(options_.world_size));
   for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -132,7 +135,10 @@ Batch BatchLoader::build(uint64_t step) {
   batch.image = torch::empty({b, 3, s, s});
   batch.mask = torch::empty({b, 1, s, s});
   for (int j = 0; j < b; ++j) {
-    const uint64_t position = step * static_cast<uint64_t>(b) + static_cast<uint64_t>(j);
+    const uint64_t position =
+        (step * static_cast<uint64_t>(options_.world_size) + static_cast<uint64_t>(options_.rank)) *
+            static_cast<uint64_t>(b) +
+        static_cast<uint64_t>(j);
     // The image at this position of its epoch's permutation.
     std::vector<uint64_t> order(n);
     std::iota(order.begin(), order.end(), 0);

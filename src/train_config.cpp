@@ -47,6 +47,8 @@ void for_each_setting(Options& o, Visit&& v) {
   v("log_every", o.log_every);
   v("val_images", o.val_images);
   v("export_dtype", o.export_dtype);
+  v("sync_bn", o.sync_bn);
+  v("dist_timeout", o.dist_timeout);
 }
 }  // namespace
 
@@ -93,6 +95,7 @@ void TrainOptions::check() const {
   if (threads < 0 || workers < 1 || cache_mb < 0) fail("threads and cache_mb must be >= 0 and workers >= 1");
   if (checkpoint_every < 1 || validate_every < 1 || log_every < 1)
     fail("checkpoint/validate/log intervals must be >= 1");
+  if (dist_timeout < 1) fail("dist_timeout " + std::to_string(dist_timeout) + " must be at least 1 second");
   if (export_dtype != "float32" && export_dtype != "float16")
     fail("export_dtype '" + export_dtype + "' must be float32 or float16");
   if (vgg.empty() && !pixel_loss)

@@ -102,6 +102,11 @@ void PConvUNetImpl::set_freeze_encoder_bn(bool freeze) {
   train(is_training());
 }
 
+torch::Tensor PConvUNetImpl::batch_norm(int64_t layer, const torch::Tensor& x) {
+  auto& bn = bns_[layer - 1];
+  return sync_bn_ && bn->is_training() ? sync_batch_norm(*bn, x, sync_bn_) : bn->forward(x);
+}
+
 torch::Tensor PConvUNetImpl::forward(const torch::Tensor& image, const torch::Tensor& mask) {
   const int64_t multiple = options_.size_multiple();
   TORCH_CHECK(image.dim() == 4 && image.size(1) == 3, "PConvUNet: image must be (N,3,H,W), got ", image.sizes());
@@ -122,7 +127,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
   for (int64_t layer = 1; layer <= depth; ++layer) {
     const int64_t channels = features.back().size(1);
     auto [x, m] = pconvs_[layer - 1]->forward_masked(features.back(), masks.back() * static_cast<double>(channels));
-    if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
+    if (has_bn(layer)) x = batch_norm(layer, x);
     x.relu_();
     features.push_back(apply_mask(x, m));
     masks.push_back(m);
@@ -136,7 +141,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     // Each skip connection is used once: release it, and the joined input after its convolution.
     torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
     std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);
-    if (layer < 2 * depth) x = apply_mask(leaky(bns_[layer - 1]->forward(x)), m);
+    if (layer < 2 * depth) x = apply_mask(leaky(batch_norm(layer, x)), m);
   }
   return x;
 }
@@ -146,7 +151,7 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
   std::vector<torch::Tensor> features{torch::cat({image * mask, mask}, 1)};
   for (int64_t layer = 1; layer <= depth; ++layer) {
     torch::Tensor x = convs_[layer - 1]->forward(features.back());
-    if (has_bn(layer)) x = bns_[layer - 1]->forward(x);
+    if (has_bn(layer)) x = batch_norm(layer, x);
     features.push_back(x.relu_());
   }
   torch::Tensor x = std::exchange(features.back(), {});
@@ -154,7 +159,7 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
     const int64_t skip = 2 * depth - layer;
     torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
     x = convs_[layer - 1]->forward(std::exchange(joined, {}));
-    if (layer < 2 * depth) x = leaky(bns_[layer - 1]->forward(x));
+    if (layer < 2 * depth) x = leaky(batch_norm(layer, x));
   }
   return x;
 }

@@ -5,7 +5,9 @@
 // Every sample is a pure function of (seed, position in the run): epoch e visits the images in a
 // permutation drawn from (seed, e), and sample p's crop, flip and mask come from (seed, p). A run
 // resumed at step k therefore sees exactly the batches an uninterrupted run would, whatever the
-// thread timing.
+// thread timing. In a data-parallel job of W ranks with batch B each, step s's global batch is
+// positions s·W·B … (s+1)·W·B − 1 and rank r builds its B of them, so W ranks see exactly the
+// samples of one process with batch W·B.
 #include <torch/torch.h>
 
 #include <atomic>
@@ -52,6 +54,8 @@ struct BatchLoaderOptions {
   int workers = 2;         ///< threads that decode and augment
   int prefetch = 4;        ///< batches prepared ahead of the consumer
   size_t cache_mb = 2048;  ///< decoded, reduced photos kept in memory (0: decode every time)
+  int rank = 0;            ///< this process's share of each global batch
+  int world_size = 1;
 };
 
 class BatchLoader {

@@ -55,6 +55,9 @@ struct TrainOptions {
   int64_t log_every = 10;
   int val_images = 8;
   std::string export_dtype = "float32";  ///< float32 or float16 for the final model file
+  // Several processes (launched with RANK, WORLD_SIZE, ...; see pconv/distributed.h).
+  bool sync_bn = false;    ///< BN statistics over all ranks' batches instead of each rank's own
+  int dist_timeout = 300;  ///< seconds a rank waits for the others before giving up
 
   nlohmann::json to_json() const;
   /// Applies the keys of `config` on top of these settings; an unknown key or a value of the
@@ -73,10 +76,17 @@ struct TrainResult {
   std::filesystem::path model;  ///< the exported model file (when the run finished)
   double samples_per_second = 0;
   double data_wait_share = 0;  ///< share of wall time the training loop waited for data
+  int world_size = 1;          ///< processes that trained together
+  int rank = 0;                ///< this process's rank among them
+  double communication_share = 0;  ///< share of wall time rank 0 was blocked in collectives
 };
 
 /// Runs (or, with `resume`, continues) a training run in options.out. `resume` restores the
 /// checkpoint <out>/checkpoint.pt: model, optimizer state, step and stage.
+///
+/// Under a launcher (WORLD_SIZE > 1) every rank calls this: data-parallel training with
+/// `batch_size` per rank, gradients averaged over ranks each step; rank 0 alone writes to `out`
+/// and sends the checkpoint to the others on resume. Only rank 0's result names the model.
 TrainResult train(const TrainOptions& options, bool resume);
 
 }  // namespace pconv

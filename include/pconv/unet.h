@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "pconv/partial_conv.h"
+#include "pconv/sync_batch_norm.h"
 
 namespace pconv {
 
@@ -55,18 +56,22 @@ class PConvUNetImpl : public torch::nn::Module {
   /// Training mode, except that encoder BN stays in evaluation mode when freeze_encoder_bn is set.
   void train(bool on = true) override;
   void set_freeze_encoder_bn(bool freeze);
+  /// BN layers in training mode normalise over the batches of all ranks (nullptr: their own).
+  void set_batch_norm_sync(SumAcrossRanks sum) { sync_bn_ = std::move(sum); }
 
   const PConvUNetOptions& options() const { return options_; }
 
  private:
   torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
+  torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
   bool has_bn(int64_t layer) const { return layer != 1 && layer != 2 * options_.depth(); }
 
   PConvUNetOptions options_;
   std::vector<PartialConv2d> pconvs_;        // index 0 is pconv1
   std::vector<torch::nn::Conv2d> convs_;     // plain variant
   std::vector<torch::nn::BatchNorm2d> bns_;  // index 0 is bn1 (empty module handle)
+  SumAcrossRanks sync_bn_;
 };
 TORCH_MODULE(PConvUNet);
 
