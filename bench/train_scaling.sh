@@ -26,3 +26,10 @@ for n in 1 "$procs"; do
   base=${base:-$rate}
   python3 -c 'import sys; n,b,r,base,c=sys.argv[1:]; print(f"| {n} | {int(n)*int(b)} | {float(r):.1f} | {float(r)/float(base):.2f}x | {100*float(c):.1f}% |")' "$n" "$batch" "$rate" "$base" "$comm"
 done
+# The machine's ceiling: the same number of single-process runs side by side, sharing nothing.
+for ((r = 0; r < procs; r++)); do
+  "$pconv" train "${common[@]}" --out "$tmp/alone$r" >"$tmp/alone$r.json" &
+done
+wait
+total=$(python3 -c 'import json,sys; print(sum(json.load(open(f))["samples_per_s"] for f in sys.argv[1:]))' "$tmp"/alone?.json)
+python3 -c 'import sys; n,b,t,base=sys.argv[1:]; print(f"| {n} independent runs, no communication (the ceiling) | {b} each | {float(t):.1f} | {float(t)/float(base):.2f}x | |")' "$procs" "$batch" "$total" "$base"

@@ -78,7 +78,9 @@ TrainResult train(const TrainOptions& options, bool resume) {
     device = parse_device(o.device);
     if (env.enabled() && device.is_cuda() && !device.has_index()) device = torch::Device(torch::kCUDA, env.local_rank);
     if (lead) {
-      fs::create_directories(out / "val");
+      std::error_code made;
+      fs::create_directories(out / "val", made);
+      if (made) throw Error(out.string() + ": cannot create the run folder (" + made.message() + ")");
       std::error_code ec;
       if (!resume && fs::exists(checkpoint, ec))
         throw Error(checkpoint.string() + ": a run is already here; pass --resume to continue it, or another --out");
