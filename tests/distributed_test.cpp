@@ -3,8 +3,6 @@
 #include "pconv/distributed.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -100,23 +98,10 @@ TEST(SyncBatchNorm, WithOneRankEqualsBatchNorm) {
   EXPECT_EQ(synced->num_batches_tracked.item<int64_t>(), 1);
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Runs body(group) as ranks 0 and 1 on two threads and returns what each returned.
 template <typename Body>
 auto two_ranks(Body body, int timeout_s = 20) {
-  const int port = free_port();
+  const int port = test::free_port();
   auto rank = [&](int r) {
     DistributedEnv env;
     env.rank = r;
@@ -231,7 +216,7 @@ TEST_F(TwoRanks, AMissingRankIsReportedWithinTheTimeout) {
   DistributedEnv env;
   env.rank = 0;
   env.world_size = 2;
-  env.master_port = free_port();
+  env.master_port = test::free_port();
   const auto start = std::chrono::steady_clock::now();
   expect_error([&] { ProcessGroup group(env, std::chrono::seconds(2)); }, "could not join the other ranks at 127.0.0.1:");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));

@@ -2,9 +2,7 @@
 // loopback: the same model as one process with the whole batch, a killed rank, a stopped and
 // resumed job, a rank that fails at start.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,18 +20,6 @@ namespace pconv {
 namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file);
@@ -137,7 +123,7 @@ class DistributedTrain : public ::testing::Test {
 
   // Starts the `world` ranks of one job.
   std::vector<std::unique_ptr<Rank>> launch(int world, const std::vector<std::string>& a, const std::string& name) const {
-    const int port = free_port();
+    const int port = test::free_port();
     std::vector<std::unique_ptr<Rank>> ranks;
     for (int r = 0; r < world; ++r) ranks.push_back(start_rank(r, world, port, a, name));
     return ranks;
@@ -220,7 +206,7 @@ TEST_F(DistributedTrain, ASignalToOneRankStopsAllAndTheJobResumesExactly) {
 }
 
 TEST_F(DistributedTrain, ARankThatCannotStartStopsTheOthers) {
-  const int port = free_port();
+  const int port = test::free_port();
   auto first = start_rank(0, 2, port, args("bad", 2, 4), "bad");
   auto second = start_rank(1, 2, port, args("bad", 2, 4, {{"--train", (dir_ / "nowhere").string()}}), "bad");
   EXPECT_EQ(second->wait(), 1);

@@ -43,6 +43,9 @@ namespace pconv::test {
 /// features.0 … features.14 (what the loss uses) plus one classifier tensor that must be ignored.
 void write_random_vgg16(const std::filesystem::path& path, uint64_t seed = 3);
 
+/// A TCP port on loopback that was free a moment ago (for servers and rendezvous in tests).
+int free_port();
+
 /// Writes `count` textured photos of width×height as JPEG files into `folder`.
 void write_photos(const std::filesystem::path& folder, int count, int width, int height);
 
