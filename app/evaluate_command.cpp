@@ -21,6 +21,7 @@ Run add_evaluate_command(CLI::App& root) {
   auto methods = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"telea", "ns"});
   auto device = std::make_shared<std::string>("auto");
   auto radius = std::make_shared<int>(3);
+  auto model_options = std::make_shared<InpaintOptions>();
   o->jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CLI::App* cmd =
       root.add_subcommand("evaluate", "Score models and classical methods per hole bucket (the paper's Table 1)");
@@ -37,8 +38,12 @@ Run add_evaluate_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--examples", o->examples, "Examples per category on the HTML page")->capture_default_str();
   cmd->add_option("--radius", *radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
+  cmd->add_option("--max-hole-radius", model_options->max_hole_radius,
+                  "Models: holes wider than this radius (px) are filled at a scale where they are this wide; 0 = "
+                  "full resolution")
+      ->capture_default_str();
   cmd->add_option("--device", *device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
-  return [o, images, masks, out, methods, device, radius] {
+  return [o, images, masks, out, methods, device, radius, model_options] {
     o->images = *images;
     o->masks = *masks;
     if (o->jobs < 1) throw Error("--jobs " + std::to_string(o->jobs) + ": must be at least 1");
@@ -48,7 +53,7 @@ Run add_evaluate_command(CLI::App& root) {
     std::vector<std::unique_ptr<InpaintMethod>> owned;
     std::vector<const InpaintMethod*> list;
     for (const auto& spec : *methods) {
-      owned.push_back(make_method(spec, dev, *radius));
+      owned.push_back(make_method(spec, dev, *radius, *model_options));
       list.push_back(owned.back().get());
     }
     const bool tty = isatty(STDERR_FILENO);

@@ -218,6 +218,10 @@ Run add_inpaint_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--overlap", o->inpaint.overlap, "Pixels shared by neighbouring tiles, blended smoothly")
       ->capture_default_str();
+  cmd->add_option("--max-hole-radius", o->inpaint.max_hole_radius,
+                  "Holes wider than this radius (px) are filled at a scale where they are this wide, then scaled "
+                  "up; 0 = always at full resolution")
+      ->capture_default_str();
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();

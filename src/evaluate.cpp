@@ -52,15 +52,17 @@ class FsrInpaint : public InpaintMethod {
 
 class ModelInpaint : public InpaintMethod {
  public:
-  ModelInpaint(const fs::path& path, const torch::Device& device)
+  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options)
       : inpainter_(Inpainter::from_file(path, device)),
+        options_(options),
         name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
               ")") {}
   std::string name() const override { return name_; }
-  cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override { return inpainter_.inpaint(bgr, hole); }
+  cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override { return inpainter_.inpaint(bgr, hole, options_); }
 
  private:
   Inpainter inpainter_;
+  InpaintOptions options_;
   std::string name_;
 };
 
@@ -88,7 +90,8 @@ bool have_fsr() {
 #endif
 }
 
-std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius) {
+std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius,
+                                           const InpaintOptions& model_options) {
   if (spec == "telea") return std::make_unique<OpenCvInpaint>(cv::INPAINT_TELEA, "Telea (OpenCV)", radius);
   if (spec == "ns") return std::make_unique<OpenCvInpaint>(cv::INPAINT_NS, "Navier-Stokes (OpenCV)", radius);
   if (spec == "fsr") {
@@ -99,7 +102,7 @@ std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch:
 #endif
   }
   std::error_code ec;
-  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, device);
+  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, device, model_options);
   throw Error("method '" + spec + "': expected telea, ns, fsr or an existing model file");
 }
 

@@ -24,6 +24,8 @@ void Inpainter::check(const InpaintOptions& options) const {
   if (options.overlap < 0 || 2 * options.overlap >= options.tile)
     throw Error("tile overlap " + std::to_string(options.overlap) +
                 " must be at least 0 and less than half the tile (" + std::to_string(options.tile) + ")");
+  if (options.max_hole_radius < 0)
+    throw Error("max hole radius " + std::to_string(options.max_hole_radius) + " must be 0 (off) or more pixels");
 }
 
 cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
@@ -44,6 +46,21 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
   return from_network(output, model_.info.normalization)(cv::Rect(0, 0, rgb.cols, rgb.rows)).clone();
 }
 
+namespace {
+// The scale at which the hole's widest part has radius `max_radius`; 1 when it already has, when
+// no limit is set, or when the reduced image would be too small to keep anything around the hole.
+double working_scale(const cv::Mat& hole, int max_radius) {
+  if (max_radius <= 0) return 1.0;
+  cv::Mat distance;
+  cv::distanceTransform(hole, distance, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  double radius = 0;
+  cv::minMaxLoc(distance, nullptr, &radius);
+  const double floor = 64.0 / std::min(hole.cols, hole.rows);  // keep at least 64 px on the short side
+  const double scale = std::max(max_radius / radius, floor);
+  return scale < 0.99 ? scale : 1.0;
+}
+}  // namespace
+
 cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const InpaintOptions& options) const {
   check(options);
   if (image.empty()) throw Error("the image is empty");
@@ -62,7 +79,24 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
   const TileFill fill = [this](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
     return predict(tile_rgb, tile_hole);
   };
-  const cv::Mat filled = fill_tiled(rgb, hole, options.tile, options.overlap, fill, options.progress);
+  const double scale = working_scale(hole, options.max_hole_radius);
+  cv::Mat filled;
+  if (scale < 1.0) {
+    // Fill a reduced copy, put it together with the reduced photo, and scale that back up: the
+    // hole's border then blends into the photo as it did at the reduced scale.
+    const cv::Size small(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
+                         std::max(1, static_cast<int>(std::lround(image.rows * scale))));
+    cv::Mat small_rgb, small_hole;
+    cv::resize(rgb, small_rgb, small, 0, 0, cv::INTER_AREA);
+    cv::resize(hole, small_hole, small, 0, 0, cv::INTER_AREA);
+    small_hole = small_hole > 0;  // a pixel partly in the hole is hole
+    if (cv::countNonZero(small_hole) < static_cast<int>(small_hole.total())) {
+      cv::Mat small_filled = fill_tiled(small_rgb, small_hole, options.tile, options.overlap, fill, options.progress);
+      small_rgb.copyTo(small_filled, small_hole == 0);
+      cv::resize(small_filled, filled, image.size(), 0, 0, cv::INTER_LINEAR);
+    }
+  }
+  if (filled.empty()) filled = fill_tiled(rgb, hole, options.tile, options.overlap, fill, options.progress);
   composite_into(result, filled, hole);
   if (options.opaque_fill && result.channels() == 4) {
     const double opaque = result.depth() == CV_16U ? 65535.0 : 255.0;

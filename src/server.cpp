@@ -188,6 +188,7 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
   body["file"] = options.model_name;
   body["device"] = model->device().str();
   body["tile"] = {{"size", options.inpaint.tile}, {"overlap", options.inpaint.overlap}};
+  body["max_hole_radius"] = options.inpaint.max_hole_radius;
   body["limits"] = {{"max_upload_bytes", options.max_upload_bytes},
                     {"max_pixels", options.max_pixels},
                     {"timeout_s", options.timeout_s}};

@@ -113,12 +113,39 @@ TEST(Inpainter, LargeImagesAreTiledAndKeepPixelsOutsideTheHole) {
   InpaintOptions options;
   options.tile = 64;
   options.overlap = 16;
+  options.max_hole_radius = 0;  // full resolution
   int tiles = 0;
   options.progress = [&](int, int total) { tiles = total; };
   const cv::Mat out = inpainter.inpaint(image, hole, options);
   EXPECT_GT(tiles, 4);
   EXPECT_EQ(out.type(), image.type());
   EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
+}
+
+TEST(Inpainter, WideHolesAreFilledAtAReducedScale) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat image = test::test_image(600, 400);
+  const cv::Mat hole = test::rect_hole(600, 400, {100, 100, 300, 200});  // inscribed radius 100
+  InpaintOptions options;
+  options.tile = 64;
+  options.overlap = 16;
+  int tiles = 0;
+  options.progress = [&](int, int total) { tiles = total; };
+  auto fill = [&](int max_radius) {
+    options.max_hole_radius = max_radius;
+    return inpainter.inpaint(image, hole, options);
+  };
+  const cv::Mat full = fill(0);
+  const int full_tiles = tiles;
+  const cv::Mat reduced = fill(25);  // a quarter of the size: 150x100, two or three tiles
+  EXPECT_LE(tiles, 6);
+  EXPECT_GT(full_tiles, 4 * tiles);
+  EXPECT_EQ(cv::norm(reduced, image, cv::NORM_INF, hole == 0), 0.0);
+  EXPECT_GT(cv::norm(reduced, full, cv::NORM_INF, hole), 0.0);
+  // A limit the hole does not reach changes nothing.
+  EXPECT_EQ(cv::norm(fill(101), full, cv::NORM_INF), 0.0);
 }
 
 TEST(Inpainter, RejectsBadInputs) {

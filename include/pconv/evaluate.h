@@ -64,8 +64,10 @@ class InpaintMethod {
   virtual cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const = 0;
 };
 
-/// "telea", "ns" (cv::inpaint), "fsr" (cv::xphoto FSR, when this OpenCV has it), or a model file.
-std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius = 3);
+/// "telea", "ns" (cv::inpaint, with `radius`), "fsr" (cv::xphoto FSR, when this OpenCV has it),
+/// or a model file (filled with `model_options`).
+std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius = 3,
+                                           const InpaintOptions& model_options = {});
 bool have_fsr();
 
 // ---- evaluation ----------------------------------------------------------------------------

@@ -24,6 +24,13 @@ struct InpaintOptions {
   int tile = 512;
   /// Pixels that neighbouring tiles share, blended with feathered weights. Less than tile / 2.
   int overlap = 128;
+  /// Holes wider than this are filled at a reduced scale where they are this wide, and the fill
+  /// is scaled back up. Width is the radius of the largest disc that fits in a hole, in pixels.
+  /// The network fills well the hole sizes its training crops had, and sees no further than its
+  /// receptive field; a photo's full resolution makes a painted-over object hundreds of pixels
+  /// wide. 0: always fill at full resolution.
+  int max_hole_radius = kDefaultMaxHoleRadius;
+  static constexpr int kDefaultMaxHoleRadius = 32;
   /// Make filled pixels opaque (used when the image's own transparency marked the hole).
   bool opaque_fill = false;
   /// Called after each tile.
