@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <functional>
 
+namespace pconv {
+struct InpaintOptions;
+}
+
 namespace pconv::app {
 
 using Run = std::function<int()>;
@@ -17,6 +21,9 @@ Run add_serve_command(CLI::App& root);
 
 /// The bundled model's path, or an empty path when none ships with this build.
 std::filesystem::path bundled_model_path();
+
+/// --tile, --overlap, --max-hole-radius and --ensemble: how a model fills (inpaint, serve, evaluate).
+void add_fill_options(CLI::App* cmd, InpaintOptions& options);
 
 /// The --model value, or the bundled model; throws with a one-line explanation when neither exists.
 std::filesystem::path resolve_model(const std::string& option);

@@ -38,10 +38,7 @@ Run add_evaluate_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--examples", o->examples, "Examples per category on the HTML page")->capture_default_str();
   cmd->add_option("--radius", *radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
-  cmd->add_option("--max-hole-radius", model_options->max_hole_radius,
-                  "Models: holes wider than this radius (px) are filled at a scale where they are this wide; 0 = "
-                  "full resolution")
-      ->capture_default_str();
+  add_fill_options(cmd, *model_options);  // models only
   cmd->add_option("--device", *device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
   return [o, images, masks, out, methods, device, radius, model_options] {
     o->images = *images;

@@ -214,14 +214,7 @@ Run add_inpaint_command(CLI::App& root) {
                 "Read masks in the paper's convention: white = keep, black = hole (default: off)");
   cmd->add_flag("--resize-mask", o->resize_mask,
                 "Scale a mask whose size differs from the image, nearest neighbour (default: off)");
-  cmd->add_option("--tile", o->inpaint.tile, "Side of the square filled in one network pass; larger images are tiled")
-      ->capture_default_str();
-  cmd->add_option("--overlap", o->inpaint.overlap, "Pixels shared by neighbouring tiles, blended smoothly")
-      ->capture_default_str();
-  cmd->add_option("--max-hole-radius", o->inpaint.max_hole_radius,
-                  "Holes wider than this radius (px) are filled at a scale where they are this wide, then scaled "
-                  "up; 0 = always at full resolution")
-      ->capture_default_str();
+  add_fill_options(cmd, o->inpaint);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();

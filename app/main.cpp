@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "pconv/error.h"
+#include "pconv/inpainter.h"
 
 namespace fs = std::filesystem;
 
@@ -32,6 +33,20 @@ fs::path resolve_model(const std::string& option) {
   if (bundled.empty())
     throw Error("no bundled model is present yet (models/pconv.safetensors); pass --model FILE with a trained model");
   return bundled;
+}
+
+void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
+  cmd->add_option("--tile", options.tile, "Side of the square filled in one network pass; larger images are tiled")
+      ->capture_default_str();
+  cmd->add_option("--overlap", options.overlap, "Pixels shared by neighbouring tiles, blended smoothly")
+      ->capture_default_str();
+  cmd->add_option("--max-hole-radius", options.max_hole_radius,
+                  "Holes wider than this radius (px) are filled at a scale where they are this wide, then scaled "
+                  "up; 0 = always at full resolution")
+      ->capture_default_str();
+  cmd->add_option("--ensemble", options.ensemble,
+                  "Network passes on flipped and transposed copies, averaged: 1, 2, 4 or 8 (closer, and slower)")
+      ->capture_default_str();
 }
 
 }  // namespace pconv::app

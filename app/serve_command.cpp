@@ -91,11 +91,7 @@ Run add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--io-timeout", s.io_timeout_s, "Seconds to read a request or write a response")
       ->capture_default_str();
-  cmd->add_option("--tile", s.inpaint.tile, "Side of the square filled in one network pass")->capture_default_str();
-  cmd->add_option("--overlap", s.inpaint.overlap, "Pixels shared by neighbouring tiles")->capture_default_str();
-  cmd->add_option("--max-hole-radius", s.inpaint.max_hole_radius,
-                  "Holes wider than this radius (px) are filled at a reduced scale; 0 = full resolution")
-      ->capture_default_str();
+  add_fill_options(cmd, s.inpaint);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");

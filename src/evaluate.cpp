@@ -56,7 +56,9 @@ class ModelInpaint : public InpaintMethod {
       : inpainter_(Inpainter::from_file(path, device)),
         options_(options),
         name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
-              ")") {}
+              ")") {
+    inpainter_.check(options_);
+  }
   std::string name() const override { return name_; }
   cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override { return inpainter_.inpaint(bgr, hole, options_); }
 

@@ -24,11 +24,25 @@ void Inpainter::check(const InpaintOptions& options) const {
   if (options.overlap < 0 || 2 * options.overlap >= options.tile)
     throw Error("tile overlap " + std::to_string(options.overlap) +
                 " must be at least 0 and less than half the tile (" + std::to_string(options.tile) + ")");
+  if (options.ensemble != 1 && options.ensemble != 2 && options.ensemble != 4 && options.ensemble != 8)
+    throw Error("ensemble " + std::to_string(options.ensemble) + " must be 1, 2, 4 or 8 passes");
   if (options.max_hole_radius < 0)
     throw Error("max hole radius " + std::to_string(options.max_hole_radius) + " must be 0 (off) or more pixels");
 }
 
-cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
+namespace {
+// The k-th of the eight flips and transposes of an NCHW tensor (bit 0: mirror left-right, bit 1:
+// upside down, bit 2: transpose), or its inverse.
+torch::Tensor dihedral(torch::Tensor x, int k, bool inverse) {
+  if (k & 4 && !inverse) x = x.transpose(2, 3);
+  if (k & 1) x = x.flip({3});
+  if (k & 2) x = x.flip({2});
+  if (k & 4 && inverse) x = x.transpose(2, 3);
+  return x.contiguous();
+}
+}  // namespace
+
+cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble) const {
   const int multiple = static_cast<int>(model_.info.architecture.size_multiple());
   const int rows = (rgb.rows + multiple - 1) / multiple * multiple;
   const int cols = (rgb.cols + multiple - 1) / multiple * multiple;
@@ -42,7 +56,12 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole) const {
   cv::Mat valid8 = padded_hole == 0;
   torch::Tensor valid =
       torch::from_blob(valid8.data, {1, 1, rows, cols}, torch::kUInt8).to(device_, torch::kFloat).div_(255.0);
-  const torch::Tensor output = model_.net.ptr()->forward(image, valid);
+  torch::Tensor output = model_.net.ptr()->forward(image, valid);
+  // A self-ensemble: the network's errors differ between mirrored and transposed copies of the
+  // image, so their mean is closer to the truth than any one of them.
+  for (int k = 1; k < ensemble; ++k)
+    output += dihedral(model_.net.ptr()->forward(dihedral(image, k, false), dihedral(valid, k, false)), k, true);
+  if (ensemble > 1) output /= ensemble;
   return from_network(output, model_.info.normalization)(cv::Rect(0, 0, rgb.cols, rgb.rows)).clone();
 }
 
@@ -76,8 +95,8 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     throw Error("the mask covers the whole image: there is nothing to fill the hole from");
 
   const cv::Mat rgb = to_rgb_float(image);
-  const TileFill fill = [this](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
-    return predict(tile_rgb, tile_hole);
+  const TileFill fill = [this, &options](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
+    return predict(tile_rgb, tile_hole, options.ensemble);
   };
   const double scale = working_scale(hole, options.max_hole_radius);
   cv::Mat filled;

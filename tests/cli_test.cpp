@@ -56,7 +56,7 @@ TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
   const auto r = pconv("inpaint --help");
   EXPECT_EQ(r.code, 0);
   for (const char* s : {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
-                        "--overlap INT=128", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
+                        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   const auto bogus = pconv("inpaint --bogus");
   EXPECT_EQ(bogus.code, 2);
@@ -157,6 +157,7 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
       {common() + io + " -o " + p("out.png") + " --device tpu", "device 'tpu'"},
       {common() + io + " -o " + p("out.png") + " --tile 100", "tile size 100"},
       {common() + io + " -o " + p("out.png") + " --overlap 400", "overlap 400"},
+      {common() + io + " -o " + p("out.png") + " --ensemble 3", "ensemble 3"},
       {"--model " + model.string() + " " + io + " -o " + p("out.png") + " --threads=-1", "threads -1"},
   };
   const size_t before = files_in(dir.path());

@@ -96,7 +96,7 @@ TEST(Inpainter, OneTileEqualsOneNetworkPass) {
   options.overlap = 16;
   const cv::Mat tiled = inpainter.inpaint(image, hole, options);
   cv::Mat direct = image.clone();
-  composite_into(direct, inpainter.predict(to_rgb_float(image), hole), hole);
+  composite_into(direct, inpainter.predict(to_rgb_float(image), hole, options.ensemble), hole);
   EXPECT_EQ(cv::norm(tiled, direct, cv::NORM_INF), 0.0);
   // Outside the hole the output is the input, bit for bit.
   cv::Mat keep = hole == 0;
@@ -148,6 +148,37 @@ TEST(Inpainter, WideHolesAreFilledAtAReducedScale) {
   EXPECT_EQ(cv::norm(fill(101), full, cv::NORM_INF), 0.0);
 }
 
+// The self-ensemble averages over flips and transposes, so its fill of a mirrored or transposed
+// image is the mirrored or transposed fill; a single pass is not (the network is not symmetric).
+TEST(Inpainter, EnsembleFillIsSymmetric) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat rgb = to_rgb_float(test::test_image(64, 40));  // multiples of 8: no padding
+  const cv::Mat hole = test::rect_hole(64, 40, {9, 5, 30, 17});
+  auto mirrored = [&](int ensemble) {
+    cv::Mat rgb_m, hole_m, out;
+    cv::flip(rgb, rgb_m, 1);
+    cv::flip(hole, hole_m, 1);
+    cv::flip(inpainter.predict(rgb_m, hole_m, ensemble), out, 1);
+    return out;
+  };
+  auto transposed = [&](int ensemble) {
+    cv::Mat rgb_t, hole_t, out;
+    cv::transpose(rgb, rgb_t);
+    cv::transpose(hole, hole_t);
+    cv::transpose(inpainter.predict(rgb_t, hole_t, ensemble), out);
+    return out;
+  };
+  const cv::Mat one = inpainter.predict(rgb, hole, 1), two = inpainter.predict(rgb, hole, 2),
+                eight = inpainter.predict(rgb, hole, 8);
+  EXPECT_GT(cv::norm(mirrored(1), one, cv::NORM_INF), 1e-3);
+  EXPECT_LT(cv::norm(mirrored(2), two, cv::NORM_INF), 1e-5);
+  EXPECT_GT(cv::norm(transposed(2), two, cv::NORM_INF), 1e-3);
+  EXPECT_LT(cv::norm(mirrored(8), eight, cv::NORM_INF), 1e-5);
+  EXPECT_LT(cv::norm(transposed(8), eight, cv::NORM_INF), 1e-5);
+}
+
 TEST(Inpainter, RejectsBadInputs) {
   test::TempDir dir;
   test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
@@ -158,6 +189,9 @@ TEST(Inpainter, RejectsBadInputs) {
   InpaintOptions odd;
   odd.tile = 100;  // not a multiple of 8
   EXPECT_THROW(inpainter.inpaint(image, test::rect_hole(40, 30, {0, 0, 5, 5}), odd), Error);
+  InpaintOptions three_passes;
+  three_passes.ensemble = 3;
+  EXPECT_THROW(inpainter.check(three_passes), Error);
   const cv::Mat none = cv::Mat::zeros(30, 40, CV_8U);
   EXPECT_EQ(cv::norm(inpainter.inpaint(image, none), image, cv::NORM_INF), 0.0);
 }

@@ -31,6 +31,10 @@ struct InpaintOptions {
   /// wide. 0: always fill at full resolution.
   int max_hole_radius = kDefaultMaxHoleRadius;
   static constexpr int kDefaultMaxHoleRadius = 32;
+  /// Network passes per tile, each on a different flip or transpose of the image (1: as it is;
+  /// 2: and mirrored; 4: all four flips; 8: their transposes too), averaged: slower in proportion,
+  /// and closer to the truth (on the bundled model's test photos, +0.2-0.3 dB PSNR from 1 to 8).
+  int ensemble = 8;
   /// Make filled pixels opaque (used when the image's own transparency marked the hole).
   bool opaque_fill = false;
   /// Called after each tile.
@@ -47,9 +51,10 @@ class Inpainter {
   /// an empty hole returns a copy of the input.
   cv::Mat inpaint(const cv::Mat& image, const cv::Mat& hole, const InpaintOptions& options = {}) const;
 
-  /// One network pass: RGB CV_32FC3 in [0,1] of any size, padded to the network's multiple with
-  /// the padding marked as hole. Returns the raw prediction, RGB CV_32FC3 in [0,1].
-  cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole) const;
+  /// The network's fill of RGB CV_32FC3 in [0,1] of any size, padded to the network's multiple
+  /// with the padding marked as hole, averaged over `ensemble` flips and transposes (see
+  /// InpaintOptions). Returns the raw prediction, RGB CV_32FC3 in [0,1].
+  cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble = 1) const;
 
   /// Throws pconv::Error when the tile size or overlap does not suit this model.
   void check(const InpaintOptions& options) const;
