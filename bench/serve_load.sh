@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load figures of pconv serve (README): starts the server on a free loopback port with the
-# bundled model (or $MODEL; $ENSEMBLE passes per tile, default 8), sends $N requests of a 512x512 image, $C at a time, and prints
-# throughput, p50/p95 latency, errors and the server's RSS across the run; then stops it.
+# bundled model (or $MODEL; $ENSEMBLE passes per tile, default 8), sends $N requests of a
+# 512x512 image, $C at a time, and prints throughput, p50/p95 latency, errors and the server's
+# RSS across the run; then stops it.
 set -euo pipefail
 build=${BUILD:-build/release}
 model=${MODEL:-models/pconv.safetensors}
