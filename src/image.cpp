@@ -1,10 +1,10 @@
 #include "pconv/image.h"
 
 #include <iomanip>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "codec.h"
 #include "pconv/error.h"
 #include "pconv/files.h"
 #include "pconv/log.h"
@@ -13,10 +13,6 @@ namespace pconv {
 namespace fs = std::filesystem;
 
 namespace {
-bool is_jpeg(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
-}
-
 double full_scale(int depth) { return depth == CV_16U ? 65535.0 : 255.0; }
 }  // namespace
 
@@ -41,19 +37,10 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what,
       throw Error(msg.str());
     }
   }
-  // IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; JPEG has no alpha,
-  // so it is decoded with the flags that apply the orientation instead.
-  const int flags = is_jpeg(bytes) ? (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH) : cv::IMREAD_UNCHANGED;
-  cv::Mat image;
-  try {
-    image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data())), flags);
-  } catch (const cv::Exception&) {
-    image.release();
-  }
+  cv::Mat image = codec::decode(bytes);
   if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
   if (image.depth() != CV_8U && image.depth() != CV_16U)
     throw Error(what + ": only 8- and 16-bit images are supported");
-  if (image.channels() == 2) cv::cvtColor(image, image, cv::COLOR_GRAY2BGR);  // not produced by OpenCV, but be safe
   return image;
 }
 
@@ -84,7 +71,7 @@ cv::Mat alpha_hole_mask(const cv::Mat& image) {
   return alpha8 <= 127;
 }
 
-bool is_image_extension(const std::string& ext) { return cv::haveImageWriter("x" + ext); }
+bool is_image_extension(const std::string& ext) { return codec::can_write(ext); }
 
 std::vector<uint8_t> encode_image(const cv::Mat& image, const std::string& ext, const std::string& what,
                                   int jpeg_quality) {
@@ -101,15 +88,8 @@ std::vector<uint8_t> encode_image(const cv::Mat& image, const std::string& ext, 
     log_warning(what + ": JPEG has no alpha channel; it is dropped (use .png to keep it)");
     cv::cvtColor(out, out, cv::COLOR_BGRA2BGR);
   }
-  std::vector<int> params;
-  if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
   std::vector<uint8_t> bytes;
-  bool ok = false;
-  try {
-    ok = cv::imencode(ext, out, bytes, params);
-  } catch (const cv::Exception& e) {
-    ok = false;
-  }
+  const bool ok = codec::encode(out, ext, jpeg_quality, bytes);
   if (!ok) throw Error(what + ": cannot encode the image as " + ext);
   return bytes;
 }

@@ -1,7 +1,6 @@
 // Hole buckets, mask categories and mask sets on disk (pconv masks).
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "pconv/data.h"

@@ -155,26 +155,36 @@ TEST_F(TwoRanks, AnErrorOnOneRankStopsBoth) {
 
 TEST_F(TwoRanks, GradientsAreTheAverageOfTheRanks) {
   // Each rank a different batch; after finish() both hold the mean of the two ranks' gradients.
-  auto local_grads = [](int rank) {
-    torch::manual_seed(5);
-    torch::nn::Sequential net(torch::nn::Linear(6, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2));
-    torch::manual_seed(100 + rank);
-    net->forward(torch::randn({4, 6})).pow(2).mean().backward();
+  // The weights and batches are drawn here: the ranks are threads, and LibTorch's generator is
+  // one per process, so seeding it inside them would race.
+  torch::manual_seed(5);
+  const auto make_net = [] {
+    return torch::nn::Sequential(torch::nn::Linear(6, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2));
+  };
+  const torch::nn::Sequential reference = make_net();
+  const std::vector<torch::Tensor> batches = {torch::randn({4, 6}), torch::randn({4, 6})};
+  const auto copy_of_reference = [&] {
+    torch::nn::Sequential net = make_net();
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < net->parameters().size(); ++i) net->parameters()[i].copy_(reference->parameters()[i]);
+    return net;
+  };
+  auto local_grads = [&](int rank) {
+    torch::nn::Sequential net = copy_of_reference();
+    net->forward(batches[rank]).pow(2).mean().backward();
     std::vector<torch::Tensor> grads;
     for (const auto& p : net->parameters()) grads.push_back(p.grad().clone());
     return grads;
   };
   const auto g0 = local_grads(0), g1 = local_grads(1);
-  auto [a, b] = two_ranks([](ProcessGroup& g) {
-    torch::manual_seed(5);
-    torch::nn::Sequential net(torch::nn::Linear(6, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2));
+  auto [a, b] = two_ranks([&](ProcessGroup& g) {
+    torch::nn::Sequential net = copy_of_reference();
     GradientReducer reducer(g, net->parameters(), 100);  // small buckets: several all-reduces
     EXPECT_GT(reducer.buckets(), 1u);
     std::vector<torch::Tensor> grads;
     for (int step = 0; step < 2; ++step) {  // twice: buckets reset between steps
       for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
-      torch::manual_seed(100 + g.rank());
-      net->forward(torch::randn({4, 6})).pow(2).mean().backward();
+      net->forward(batches[g.rank()]).pow(2).mean().backward();
       reducer.finish();
     }
     for (const auto& p : net->parameters()) grads.push_back(p.grad().clone());

@@ -57,8 +57,7 @@ cv::Mat rect_hole(int width, int height, cv::Rect hole) {
 
 }  // namespace pconv::test
 
-#include <opencv2/imgcodecs.hpp>
-
+#include "pconv/image.h"
 #include "pconv/safetensors.h"
 #include "pconv/vgg16.h"
 
@@ -81,7 +80,7 @@ void write_photos(const fs::path& folder, int count, int width, int height) {
     for (int k = 0; k < 6; ++k)
       cv::circle(img, {rng.uniform(0, width), rng.uniform(0, height)}, rng.uniform(5, width / 4),
                  cv::Scalar(rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)), cv::FILLED);
-    cv::imwrite((folder / ("photo" + std::to_string(i) + ".jpg")).string(), img);
+    save_image(folder / ("photo" + std::to_string(i) + ".jpg"), img);
   }
 }
 
