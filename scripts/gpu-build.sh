@@ -20,6 +20,7 @@ cat > build/gpu/env.sh <<ENV
 export LD_LIBRARY_PATH=$libdir\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
 export PKG_CONFIG_PATH=$libdir/pkgconfig\${PKG_CONFIG_PATH:+:\$PKG_CONFIG_PATH}
 ENV
+command -v pkg-config > /dev/null || echo "export PATH=\$PATH:$prefix/usr/bin" >> build/gpu/env.sh
 source build/gpu/env.sh
 
 torch_cmake=${TORCH_CMAKE_PREFIX_PATH:-$(${PYTHON:-python3} -c "import torch; print(torch.utils.cmake_prefix_path)")}

@@ -10,7 +10,8 @@ packages=(
   # what libopencv_core.so loads
   libtbb12 libtbbmalloc2 libblas3 liblapack3 libgfortran5 libquadmath0 libglx0 libglvnd0
   libcpp-httplib0.11 libcpp-httplib-dev libbrotli1 libbrotli-dev libssl3 libssl-dev
-  libstb0 libstb-dev libwebp7 libwebp-dev)
+  libstb0 libstb-dev libwebp7 libwebp-dev
+  pkgconf pkgconf-bin libpkgconf3)  # pkg-config, used only where the machine has none
 rm -rf .gpu-debs
 mkdir -p .gpu-debs
 chmod 777 .gpu-debs  # apt's download user writes here
