@@ -47,6 +47,12 @@ void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
   cmd->add_option("--ensemble", options.ensemble,
                   "Network passes on flipped and transposed copies, averaged: 1, 2, 4 or 8 (closer, and slower)")
       ->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--blend", [&options](const std::string& blend) { options.poisson_blend = blend == "poisson"; },
+         "How the fill meets the photo: poisson (gradient domain, no seam at the hole's edge) or none (the "
+         "network's prediction pasted as it is, as in the paper)")
+      ->check(CLI::IsMember({"poisson", "none"}))
+      ->default_str("poisson");
 }
 
 }  // namespace pconv::app

@@ -56,7 +56,7 @@ class ModelInpaint : public InpaintMethod {
       : inpainter_(Inpainter::from_file(path, device)),
         options_(options),
         name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
-              ")") {
+              (options.poisson_blend ? ")" : ", no blending)")) {
     inpainter_.check(options_);
   }
   std::string name() const override { return name_; }

@@ -4,6 +4,7 @@
 
 #include "pconv/error.h"
 #include "pconv/image.h"
+#include "pconv/poisson_blend.h"
 
 namespace pconv {
 
@@ -116,6 +117,7 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     }
   }
   if (filled.empty()) filled = fill_tiled(rgb, hole, options.tile, options.overlap, fill, options.progress);
+  if (options.poisson_blend) filled = poisson_blend(filled, rgb, hole);
   composite_into(result, filled, hole);
   if (options.opaque_fill && result.channels() == 4) {
     const double opaque = result.depth() == CV_16U ? 65535.0 : 255.0;

@@ -190,6 +190,7 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
   body["tile"] = {{"size", options.inpaint.tile}, {"overlap", options.inpaint.overlap}};
   body["max_hole_radius"] = options.inpaint.max_hole_radius;
   body["ensemble"] = options.inpaint.ensemble;
+  body["blend"] = options.inpaint.poisson_blend ? "poisson" : "none";
   body["limits"] = {{"max_upload_bytes", options.max_upload_bytes},
                     {"max_pixels", options.max_pixels},
                     {"timeout_s", options.timeout_s}};

@@ -56,11 +56,14 @@ TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
   const auto r = pconv("inpaint --help");
   EXPECT_EQ(r.code, 0);
   for (const char* s : {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
-                        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
+                        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--blend TEXT:{poisson,none}=poisson", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   const auto bogus = pconv("inpaint --bogus");
   EXPECT_EQ(bogus.code, 2);
   EXPECT_EQ(std::count(bogus.output.begin(), bogus.output.end(), '\n'), 1) << bogus.output;
+  const auto bad_blend = pconv("inpaint -i a.png -o b.png --blend soft");
+  EXPECT_EQ(bad_blend.code, 2);
+  EXPECT_NE(bad_blend.output.find("--blend: soft not in {poisson,none}"), std::string::npos) << bad_blend.output;
   EXPECT_EQ(pconv("").code, 2);
 }
 
@@ -71,6 +74,14 @@ TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
   ASSERT_EQ(out.size(), image.size());
   EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
   EXPECT_GT(cv::norm(out, image, cv::NORM_L1, hole), 0.0);
+
+  // The paper's composite, without blending: another fill, the same pixels outside the hole.
+  const auto plain = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " +
+                           p("plain.png") + " --blend none");
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  const cv::Mat pasted = load_image(dir / "plain.png");
+  EXPECT_EQ(cv::norm(pasted, image, cv::NORM_INF, hole == 0), 0.0);
+  EXPECT_GT(cv::norm(pasted, out, cv::NORM_L1, hole), 0.0);
 }
 
 TEST_F(Cli, InvertedMaskAndAlphaMask) {

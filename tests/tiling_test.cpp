@@ -8,6 +8,7 @@
 #include "pconv/error.h"
 #include "pconv/image.h"
 #include "pconv/inpainter.h"
+#include "pconv/poisson_blend.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -94,14 +95,23 @@ TEST(Inpainter, OneTileEqualsOneNetworkPass) {
   InpaintOptions options;
   options.tile = 64;
   options.overlap = 16;
+  options.poisson_blend = false;
   const cv::Mat tiled = inpainter.inpaint(image, hole, options);
   cv::Mat direct = image.clone();
-  composite_into(direct, inpainter.predict(to_rgb_float(image), hole, options.ensemble), hole);
+  const cv::Mat prediction = inpainter.predict(to_rgb_float(image), hole, options.ensemble);
+  composite_into(direct, prediction, hole);
   EXPECT_EQ(cv::norm(tiled, direct, cv::NORM_INF), 0.0);
   // Outside the hole the output is the input, bit for bit.
   cv::Mat keep = hole == 0;
   EXPECT_EQ(cv::norm(tiled, image, cv::NORM_INF, keep), 0.0);
   EXPECT_GT(cv::norm(tiled, image, cv::NORM_INF, hole), 0.0);
+
+  // By default the prediction is blended into the photo before it is pasted.
+  options.poisson_blend = true;
+  cv::Mat blended = image.clone();
+  composite_into(blended, poisson_blend(prediction, to_rgb_float(image), hole), hole);
+  EXPECT_EQ(cv::norm(inpainter.inpaint(image, hole, options), blended, cv::NORM_INF), 0.0);
+  EXPECT_GT(cv::norm(blended, direct, cv::NORM_INF), 0.0);
 }
 
 TEST(Inpainter, LargeImagesAreTiledAndKeepPixelsOutsideTheHole) {

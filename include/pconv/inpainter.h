@@ -6,8 +6,9 @@
 //   cv::Mat hole = pconv::binarize_mask(pconv::load_image("mask.png")).hole;
 //   cv::Mat filled = inpainter.inpaint(image, hole);
 //
-// The result is the composite: the network's prediction inside the hole, and every other pixel
-// bit-identical to the input, in the input's own depth and channels.
+// The result is the composite: the network's prediction inside the hole (blended so that it meets
+// the photo at the hole's edge), and every other pixel bit-identical to the input, in the input's
+// own depth and channels.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -35,6 +36,10 @@ struct InpaintOptions {
   /// 2: and mirrored; 4: all four flips; 8: their transposes too), averaged: slower in proportion,
   /// and closer to the truth (on the bundled model's test photos, +0.2-0.3 dB PSNR from 1 to 8).
   int ensemble = 8;
+  /// Blend the fill into the photo in the gradient domain (pconv/poisson_blend.h), so that it meets
+  /// the photo at the hole's edge without a seam; false: paste the network's prediction as it is,
+  /// the paper's composite.
+  bool poisson_blend = true;
   /// Make filled pixels opaque (used when the image's own transparency marked the hole).
   bool opaque_fill = false;
   /// Called after each tile.
