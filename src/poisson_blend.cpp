@@ -1,24 +1,24 @@
 #include "pconv/poisson_blend.h"
 
 #include <opencv2/imgproc.hpp>
+#include <array>
 #include <vector>
 
 namespace pconv {
 
 namespace {
-// The sum of each pixel's 4-neighbours, counting nothing beyond the matrix's border (ISOLATED:
-// a view's parent pixels stay out of it too).
-cv::Mat neighbour_sum(const cv::Mat& m) {
-  static const cv::Mat kernel = (cv::Mat_<float>(3, 3) << 0, 1, 0, 1, 0, 1, 0, 1, 0);
-  cv::Mat out;
-  cv::filter2D(m, out, -1, kernel, cv::Point(-1, -1), 0, cv::BORDER_CONSTANT | cv::BORDER_ISOLATED);
-  return out;
+using Pixel = cv::Vec3f;
+
+double dot(const std::vector<Pixel>& a, const std::vector<Pixel>& b) {
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i].dot(b[i]));
+  return sum;
 }
 
-cv::Mat three(const cv::Mat& m) {
-  cv::Mat out;
-  cv::merge(std::vector<cv::Mat>{m, m, m}, out);
-  return out;
+// out = x + s·y
+void axpy(std::vector<Pixel>& out, const std::vector<Pixel>& x, double s, const std::vector<Pixel>& y) {
+  const float f = static_cast<float>(s);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = x[i] + f * y[i];
 }
 }  // namespace
 
@@ -29,39 +29,71 @@ cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& 
   cv::Mat result = photo.clone();
   if (cv::countNonZero(hole) == 0) return result;
 
-  // Every hole pixel's neighbours lie in the box around the hole grown by one pixel.
-  cv::Mat grown;
-  cv::dilate(hole, grown, cv::Mat());
-  const cv::Rect box = cv::boundingRect(grown);
-  cv::Mat in_hole;
-  cv::Mat(hole(box) != 0).convertTo(in_hole, CV_32F, 1.0 / 255.0);
-  const cv::Mat outside = 1.0 - in_hole;
-  const cv::Mat in_hole3 = three(in_hole);
-  const cv::Mat f = fill(box);
+  // x = fill + c inside the hole. For a hole pixel p with n neighbours in the image, of which
+  // those outside the hole number n_out: n·c_p − Σ_hole c_q = Σ_outside photo_q − n_out·fill_p.
+  // The right side is non-zero only at the hole's edge, and each conjugate-gradient iteration
+  // reaches one pixel further (4-neighbours: city-block distance), so pixels deeper than the
+  // iterations can reach keep c = 0 and are left out of the system.
+  const cv::Mat in_hole = hole != 0;
+  cv::Mat depth;
+  cv::distanceTransform(in_hole, depth, cv::DIST_L1, 3, CV_32F);
+  const float reach = static_cast<float>(options.iterations) + 2.0f;
+  cv::Mat index(hole.size(), CV_32S, cv::Scalar(-1));
+  std::vector<cv::Point> at;
+  for (int y = 0; y < hole.rows; ++y)
+    for (int x = 0; x < hole.cols; ++x)
+      if (in_hole.at<uint8_t>(y, x) && depth.at<float>(y, x) <= reach) {
+        index.at<int>(y, x) = static_cast<int>(at.size());
+        at.emplace_back(x, y);
+      }
 
-  // x = f + c inside the hole. For a hole pixel p with n neighbours in the image, of which those
-  // outside the hole number n_out: n·c_p − Σ_hole c_q = Σ_outside photo_q − n_out·f_p. That
-  // matrix is symmetric positive definite, so conjugate gradients solve it, all three channels
-  // at once (the system is the same for each).
-  const cv::Mat neighbours = three(neighbour_sum(cv::Mat::ones(box.size(), CV_32F)));
-  const cv::Mat b =
-      (neighbour_sum(photo(box).mul(three(outside))) - three(neighbour_sum(outside)).mul(f)).mul(in_hole3);
-  const auto apply = [&](const cv::Mat& c) -> cv::Mat { return (neighbours.mul(c) - neighbour_sum(c)).mul(in_hole3); };
+  const size_t n = at.size();
+  std::vector<std::array<int, 4>> links(n);  // neighbours among the unknowns, -1: none
+  std::vector<float> neighbours(n);
+  std::vector<Pixel> b(n, Pixel(0, 0, 0));
+  const cv::Point steps[4] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}};
+  for (size_t i = 0; i < n; ++i) {
+    const cv::Point p = at[i];
+    for (int k = 0; k < 4; ++k) {
+      const cv::Point q = p + steps[k];
+      links[i][k] = -1;
+      if (q.x < 0 || q.y < 0 || q.x >= hole.cols || q.y >= hole.rows) continue;
+      neighbours[i] += 1;
+      if (in_hole.at<uint8_t>(q)) {
+        links[i][k] = index.at<int>(q);
+      } else {
+        b[i] += photo.at<Pixel>(q) - fill.at<Pixel>(p);
+      }
+    }
+  }
+  const auto apply = [&](const std::vector<Pixel>& c, std::vector<Pixel>& out) {
+    for (size_t i = 0; i < n; ++i) {
+      Pixel sum = neighbours[i] * c[i];
+      for (int j : links[i])
+        if (j >= 0) sum -= c[j];
+      out[i] = sum;
+    }
+  };
 
-  cv::Mat c = cv::Mat::zeros(box.size(), CV_32FC3), r = b.clone(), p = b.clone();
-  double rr = r.dot(r);
+  // Conjugate gradients on all three channels at once (the matrix is the same for each, and
+  // symmetric positive definite: every hole touches the photo somewhere).
+  std::vector<Pixel> c(n, Pixel(0, 0, 0)), r = b, p = b, ap(n);
+  double rr = dot(r, r);
   const double enough = options.tolerance * options.tolerance * rr;
   for (int i = 0; i < options.iterations && rr > enough; ++i) {
-    const cv::Mat ap = apply(p);
-    const double alpha = rr / p.dot(ap);
-    cv::scaleAdd(p, alpha, c, c);
-    cv::scaleAdd(ap, -alpha, r, r);
-    const double next = r.dot(r);
-    cv::scaleAdd(p, next / rr, r, p);
+    apply(p, ap);
+    const double alpha = rr / dot(p, ap);
+    axpy(c, c, alpha, p);
+    axpy(r, r, -alpha, ap);
+    const double next = dot(r, r);
+    axpy(p, r, next / rr, p);
     rr = next;
   }
-  cv::Mat x = cv::min(cv::max(f + c, 0.0), 1.0);
-  x.copyTo(result(box), hole(box));
+
+  fill.copyTo(result, in_hole);
+  for (size_t i = 0; i < n; ++i) result.at<Pixel>(at[i]) += c[i];
+  cv::Mat clipped = cv::min(cv::max(result, 0.0), 1.0);
+  clipped.copyTo(result, in_hole);
   return result;
 }
 

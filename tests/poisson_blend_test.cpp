@@ -74,6 +74,18 @@ TEST(PoissonBlend, KeepsTheFillsOwnStructure) {
   EXPECT_NEAR(blended.at<cv::Vec3f>(12, 30)[0], 0.5f, 0.15f) << "but the hole's edge meets the photo";
 }
 
+TEST(PoissonBlend, TheCorrectionReachesAsFarAsTheIterations) {
+  const cv::Mat photo = ramp({80, 80});
+  cv::Mat hole = cv::Mat::zeros(photo.size(), CV_8U);
+  cv::circle(hole, {40, 40}, 30, cv::Scalar(255), cv::FILLED);
+  const cv::Mat fill = photo + cv::Scalar::all(0.15);
+  const cv::Mat blended = poisson_blend(fill, photo, hole, {10, 1e-8});
+  cv::Mat depth;
+  cv::distanceTransform(hole, depth, cv::DIST_L1, 3, CV_32F);
+  EXPECT_EQ(max_difference(blended, fill, three(depth > 12)), 0.0) << "deeper pixels keep the fill";
+  EXPECT_GT(max_difference(blended, fill, three(depth == 1)), 0.05) << "the edge moved";
+}
+
 TEST(PoissonBlend, NoHoleLeavesThePhoto) {
   const cv::Mat photo = ramp({32, 32});
   const cv::Mat blended = poisson_blend(photo + cv::Scalar::all(0.3), photo, cv::Mat::zeros(photo.size(), CV_8U));
