@@ -1,6 +1,7 @@
 #include "pconv/poisson_blend.h"
 
 #include <opencv2/imgproc.hpp>
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -35,14 +36,14 @@ cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& 
   // reaches one pixel further (4-neighbours: city-block distance), so pixels deeper than the
   // iterations can reach keep c = 0 and are left out of the system.
   const cv::Mat in_hole = hole != 0;
-  cv::Mat depth;
-  cv::distanceTransform(in_hole, depth, cv::DIST_L1, 3, CV_32F);
-  const float reach = static_cast<float>(options.iterations) + 2.0f;
+  cv::Mat depth;  // 8 bits, saturated: deeper than 255 counts as 255
+  cv::distanceTransform(in_hole, depth, cv::DIST_L1, 3, CV_8U);
+  const int reach = options.iterations + 2;
   cv::Mat index(hole.size(), CV_32S, cv::Scalar(-1));
   std::vector<cv::Point> at;
   for (int y = 0; y < hole.rows; ++y)
     for (int x = 0; x < hole.cols; ++x)
-      if (in_hole.at<uint8_t>(y, x) && depth.at<float>(y, x) <= reach) {
+      if (in_hole.at<uint8_t>(y, x) && depth.at<uint8_t>(y, x) <= reach) {
         index.at<int>(y, x) = static_cast<int>(at.size());
         at.emplace_back(x, y);
       }
@@ -90,10 +91,16 @@ cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& 
     rr = next;
   }
 
-  fill.copyTo(result, in_hole);
-  for (size_t i = 0; i < n; ++i) result.at<Pixel>(at[i]) += c[i];
-  cv::Mat clipped = cv::min(cv::max(result, 0.0), 1.0);
-  clipped.copyTo(result, in_hole);
+  const auto clamp = [](Pixel v) {
+    for (int k = 0; k < 3; ++k) v[k] = std::min(1.0f, std::max(0.0f, v[k]));
+    return v;
+  };
+  for (int y = 0; y < hole.rows; ++y)
+    for (int x = 0; x < hole.cols; ++x)
+      if (in_hole.at<uint8_t>(y, x)) {
+        const int i = index.at<int>(y, x);
+        result.at<Pixel>(y, x) = clamp(i >= 0 ? fill.at<Pixel>(y, x) + c[i] : fill.at<Pixel>(y, x));
+      }
   return result;
 }
 
