@@ -20,5 +20,6 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done  # each run's failure stops the script
 cp runs/compare-pconv/model.safetensors runs/compare-pconv.safetensors
 cp runs/compare-unet/model.safetensors runs/compare-unet.safetensors
-$pconv evaluate --images $photos/test --size 256 --per-category 40 --ensemble 1 --out runs/eval256-compare \
+# One pass, pasted as the paper does: this compares the networks, not what inpaint adds to them.
+$pconv evaluate --images $photos/test --size 256 --per-category 40 --ensemble 1 --blend none --out runs/eval256-compare \
   --method runs/compare-pconv.safetensors --method runs/compare-unet.safetensors --method telea --method ns
