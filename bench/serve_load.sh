@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load figures of pconv serve (README): starts the server on a free loopback port with the
-# bundled model (or $MODEL; $ENSEMBLE passes per tile, default 8), sends $N requests of a
+# bundled model (or $MODEL; $ENSEMBLE passes per tile, default 8; $BLEND poisson or none), sends $N requests of a
 # 512x512 image, $C at a time, and prints throughput, p50/p95 latency, errors and the server's
 # RSS across the run; then stops it.
 set -euo pipefail
@@ -8,7 +8,7 @@ build=${BUILD:-build/release}
 model=${MODEL:-models/pconv.safetensors}
 log=$(mktemp)
 "$build/pconv" serve --model "$model" --port 0 --queue "${QUEUE:-16}" --threads "${THREADS:-0}" \
-  --ensemble "${ENSEMBLE:-8}" 2>"$log" &
+  --ensemble "${ENSEMBLE:-8}" --blend "${BLEND:-poisson}" 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
