@@ -16,8 +16,7 @@ cv::Mat strokes(cv::Size size) {
   const int unit = std::max(1, size.width / 512);
   while (cv::countNonZero(hole) < static_cast<int>(hole.total() / 5))
     cv::line(hole, {rng.uniform(0, size.width), rng.uniform(0, size.height)},
-             {rng.uniform(0, size.width), rng.uniform(0, size.height)}, cv::Scalar(255),
-             unit * rng.uniform(10, 40));
+             {rng.uniform(0, size.width), rng.uniform(0, size.height)}, cv::Scalar(255), unit * rng.uniform(10, 40));
   return hole;
 }
 

@@ -28,10 +28,10 @@ cv::Mat decode_webp(const std::vector<uint8_t>& bytes) {
   WebPBitstreamFeatures features;
   if (WebPGetFeatures(bytes.data(), bytes.size(), &features) != VP8_STATUS_OK) return {};
   int width = 0, height = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
-      features.has_alpha ? WebPDecodeBGRA(bytes.data(), bytes.size(), &width, &height)
-                         : WebPDecodeBGR(bytes.data(), bytes.size(), &width, &height),
-      WebPFree);
+  std::unique_ptr<uint8_t, void (*)(void*)> pixels(features.has_alpha
+                                                       ? WebPDecodeBGRA(bytes.data(), bytes.size(), &width, &height)
+                                                       : WebPDecodeBGR(bytes.data(), bytes.size(), &width, &height),
+                                                   WebPFree);
   if (!pixels) return {};
   return cv::Mat(height, width, features.has_alpha ? CV_8UC4 : CV_8UC3, pixels.get()).clone();
 }
@@ -80,14 +80,19 @@ bool encode(const cv::Mat& image, const std::string& ext, int jpeg_quality, std:
   if (!can_write(ext) || image.depth() != CV_8U) return false;  // stb and libwebp write 8 bits only
   if (ext == ".webp") {
     cv::Mat bgr;
-    if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
-    else bgr = image;
+    if (image.channels() == 1)
+      cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
+    else
+      bgr = image;
     return encode_webp(bgr.isContinuous() ? bgr : bgr.clone(), bytes);
   }
   cv::Mat rgb;  // not a copy of `image`'s header: cvtColor would convert the caller's pixels in place
-  if (image.channels() == 3) cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-  else if (image.channels() == 4) cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGBA);
-  else rgb = image;
+  if (image.channels() == 3)
+    cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
+  else if (image.channels() == 4)
+    cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGBA);
+  else
+    rgb = image;
   rgb = rgb.isContinuous() ? rgb : rgb.clone();
   const int w = rgb.cols, h = rgb.rows, c = rgb.channels();
   bytes.clear();

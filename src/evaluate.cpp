@@ -60,7 +60,9 @@ class ModelInpaint : public InpaintMethod {
     inpainter_.check(options_);
   }
   std::string name() const override { return name_; }
-  cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override { return inpainter_.inpaint(bgr, hole, options_); }
+  cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override {
+    return inpainter_.inpaint(bgr, hole, options_);
+  }
 
  private:
   Inpainter inpainter_;

@@ -1,8 +1,8 @@
 #include "pconv/poisson_blend.h"
 
-#include <opencv2/imgproc.hpp>
 #include <algorithm>
 #include <array>
+#include <opencv2/imgproc.hpp>
 #include <vector>
 
 namespace pconv {

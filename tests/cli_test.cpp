@@ -55,8 +55,10 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
   const auto r = pconv("inpaint --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* s : {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
-                        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--blend TEXT:{poisson,none}=poisson", "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
+  for (const char* s :
+       {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
+        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--blend TEXT:{poisson,none}=poisson",
+        "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   const auto bogus = pconv("inpaint --bogus");
   EXPECT_EQ(bogus.code, 2);

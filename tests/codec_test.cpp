@@ -58,8 +58,11 @@ TEST(Codec, WhatIsNotAnImageIsAnErrorNamingIt) {
   const std::vector<uint8_t> png = encode_image(test::test_image(16, 12), ".png", "test");
   const std::vector<uint8_t> cut(png.begin(), png.begin() + png.size() / 2);
   test::expect_error([&] { decode_image(cut, "cut.png"); }, "cut.png");
-  test::expect_error([&] { decode_image({'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'}, "x.png"); },
-                     "x.png");
+  test::expect_error(
+      [&] {
+        decode_image({'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'}, "x.png");
+      },
+      "x.png");
   test::expect_error([&] { encode_image(test::test_image(4, 4), ".xyz", "out.xyz"); }, "out.xyz");
 }
 

@@ -38,8 +38,8 @@ TEST(DistributedEnv, NoVariablesMeansOneProcess) {
 }
 
 TEST(DistributedEnv, ReadsTheLauncherVariables) {
-  Environment env(Vars{{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"},
-                   {"MASTER_PORT", "29400"}});
+  Environment env(Vars{
+      {"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29400"}});
   const DistributedEnv d = DistributedEnv::from_environment();
   EXPECT_EQ(d.rank, 3);
   EXPECT_EQ(d.world_size, 4);
@@ -84,9 +84,8 @@ TEST(SyncBatchNorm, WithOneRankEqualsBatchNorm) {
   const torch::Tensor x = torch::randn({3, 5, 6, 7}) * 2 + 1;
   const torch::Tensor xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
   const torch::Tensor weights = torch::randn({3, 5, 6, 7});
-  const torch::Tensor ya = reference->forward(xa), yb = sync_batch_norm(*synced, xb, [](const torch::Tensor& t) {
-    return t * 1.0;
-  });
+  const torch::Tensor ya = reference->forward(xa),
+                      yb = sync_batch_norm(*synced, xb, [](const torch::Tensor&t) { return t * 1.0; });
   EXPECT_TRUE(torch::allclose(ya, yb, 1e-5, 1e-5));
   (ya * weights).sum().backward();
   (yb * weights).sum().backward();
@@ -128,7 +127,8 @@ TEST_F(TwoRanks, SumBroadcastAndBytes) {
     g.all_reduce_sum(t);
     torch::Tensor c = torch::full({2}, 10.0 * g.rank() + 7);
     g.broadcast(c, 0);
-    const std::vector<uint8_t> bytes = g.broadcast_bytes(g.rank() == 0 ? std::vector<uint8_t>{1, 2, 3} : std::vector<uint8_t>{});
+    const std::vector<uint8_t> bytes =
+        g.broadcast_bytes(g.rank() == 0 ? std::vector<uint8_t>{1, 2, 3} : std::vector<uint8_t>{});
     return std::make_tuple(t[0].item<double>(), c[1].item<double>(), bytes);
   });
   for (const auto& result : {a, b}) {
@@ -208,8 +208,7 @@ TEST_F(TwoRanks, SyncBatchNormEqualsBatchNormOfTheWholeBatch) {
   auto [a, b] = two_ranks([&](ProcessGroup& g) {
     torch::nn::BatchNorm2d bn(3);
     const torch::Tensor half = x.narrow(0, 2 * g.rank(), 2).clone().requires_grad_();
-    const torch::Tensor y =
-        sync_batch_norm(*bn, half, [&](const torch::Tensor& t) { return g.sum_across(t); });
+    const torch::Tensor y = sync_batch_norm(*bn, half, [&](const torch::Tensor& t) { return g.sum_across(t); });
     (y * w.narrow(0, 2 * g.rank(), 2)).sum().backward();
     torch::Tensor weight_grad = bn->weight.grad().clone();
     g.all_reduce_sum(weight_grad);
@@ -228,7 +227,8 @@ TEST_F(TwoRanks, AMissingRankIsReportedWithinTheTimeout) {
   env.world_size = 2;
   env.master_port = test::free_port();
   const auto start = std::chrono::steady_clock::now();
-  expect_error([&] { ProcessGroup group(env, std::chrono::seconds(2)); }, "could not join the other ranks at 127.0.0.1:");
+  expect_error([&] { ProcessGroup group(env, std::chrono::seconds(2)); },
+               "could not join the other ranks at 127.0.0.1:");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 

@@ -21,7 +21,8 @@ cv::Mat ramp(cv::Size size) {
 
 double max_difference(const cv::Mat& a, const cv::Mat& b, const cv::Mat& where) {
   double most = 0;
-  cv::minMaxLoc(cv::Mat(cv::abs(a - b)).reshape(1), nullptr, &most, nullptr, nullptr, where.empty() ? cv::noArray() : where);
+  cv::minMaxLoc(cv::Mat(cv::abs(a - b)).reshape(1), nullptr, &most, nullptr, nullptr,
+                where.empty() ? cv::noArray() : where);
   return most;
 }
 
@@ -53,7 +54,7 @@ TEST(PoissonBlend, ShiftedFillLandsOnThePhoto) {
 TEST(PoissonBlend, HoleAtTheBorderAssumesNothingBeyondIt) {
   const cv::Mat photo = ramp({64, 64});
   cv::Mat hole = cv::Mat::zeros(photo.size(), CV_8U);
-  cv::rectangle(hole, cv::Rect(0, 0, 20, 30), cv::Scalar(255), cv::FILLED);  // a corner
+  cv::rectangle(hole, cv::Rect(0, 0, 20, 30), cv::Scalar(255), cv::FILLED);    // a corner
   cv::rectangle(hole, cv::Rect(50, 10, 14, 54), cv::Scalar(255), cv::FILLED);  // two edges
   const cv::Mat fill = photo - cv::Scalar::all(0.1);
   const cv::Mat blended = poisson_blend(fill, photo, hole, kToConvergence);
