@@ -9,6 +9,7 @@
 #include "pconv/device.h"
 #include "pconv/error.h"
 #include "pconv/evaluate.h"
+#include "pconv/image.h"
 #include "pconv/log.h"
 
 namespace pconv::app {
@@ -21,6 +22,7 @@ Run add_evaluate_command(CLI::App& root) {
   auto methods = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"telea", "ns"});
   auto device = std::make_shared<std::string>("auto");
   auto radius = std::make_shared<int>(3);
+  auto max_megapixels = std::make_shared<double>(kDefaultMaxPixels / 1e6);
   auto model_options = std::make_shared<InpaintOptions>();
   o->jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CLI::App* cmd =
@@ -37,12 +39,17 @@ Run add_evaluate_command(CLI::App& root) {
   cmd->add_option("--jobs,-j", o->jobs, "Images evaluated in parallel (timings compare best with 1)")
       ->capture_default_str();
   cmd->add_option("--examples", o->examples, "Examples per category on the HTML page")->capture_default_str();
+  cmd->add_option("--max-megapixels", *max_megapixels, "Largest photo or mask, read from its header before decoding")
+      ->capture_default_str();
   cmd->add_option("--radius", *radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
   add_fill_options(cmd, *model_options);  // models only
   cmd->add_option("--device", *device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
-  return [o, images, masks, out, methods, device, radius, model_options] {
+  return [o, images, masks, out, methods, device, radius, model_options, max_megapixels] {
     o->images = *images;
     o->masks = *masks;
+    if (!(*max_megapixels > 0))
+      throw Error("--max-megapixels " + std::to_string(*max_megapixels) + ": must be positive");
+    o->max_pixels = static_cast<int64_t>(*max_megapixels * 1e6);
     if (o->jobs < 1) throw Error("--jobs " + std::to_string(o->jobs) + ": must be at least 1");
     // Parallel images each want a core: LibTorch then runs single-threaded inside each.
     set_threads(o->jobs > 1 ? 1 : 0);

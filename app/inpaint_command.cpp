@@ -25,7 +25,10 @@ struct Options {
   std::string image, mask, model, output, device = "auto";
   bool invert_mask = false, resize_mask = false, quiet = false;
   int threads = 0, jpeg_quality = 95;
+  double max_megapixels = kDefaultMaxPixels / 1e6;
   InpaintOptions inpaint;
+
+  int64_t max_pixels() const { return static_cast<int64_t>(max_megapixels * 1e6); }
 };
 
 const std::vector<std::string> kImageExtensions = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"};
@@ -39,7 +42,12 @@ std::vector<fs::path> images_in(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const fs::path& p = entry.path();
-    if (entry.is_regular_file() && p.filename().string()[0] != '.' && looks_like_image(p)) files.push_back(p);
+    if (p.filename().string()[0] == '.' || !looks_like_image(p)) continue;
+    std::error_code ec;
+    if (entry.is_symlink(ec) && !fs::exists(p, ec))
+      log_warning(p.string() + ": a link to nothing (" + fs::read_symlink(p, ec).string() + "); skipped");
+    else if (entry.is_regular_file(ec))
+      files.push_back(p);
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -70,7 +78,7 @@ cv::Mat hole_for(const cv::Mat& image, const fs::path& image_path, const fs::pat
     *from_alpha = true;
     return alpha_hole_mask(image);
   }
-  const cv::Mat raw = load_image(mask_path);
+  const cv::Mat raw = load_image(mask_path, o.max_pixels());
   HoleMask mask = binarize_mask(raw, o.invert_mask);
   if (mask.gray_fraction > 0.01) {
     std::ostringstream msg;
@@ -103,7 +111,12 @@ TileProgress tile_progress(const std::string& name, bool quiet) {
 void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const fs::path& mask_path,
                   const fs::path& output_path, const Options& o) {
   const auto start = std::chrono::steady_clock::now();
-  const cv::Mat image = load_image(image_path);
+  std::error_code ec;
+  for (const fs::path& input : {image_path, mask_path})
+    if (!input.empty() && fs::exists(output_path, ec) && fs::equivalent(input, output_path, ec))
+      throw Error(output_path.string() + ": is the input " + input.string() +
+                  "; refusing to overwrite it (choose another --output)");
+  const cv::Mat image = load_image(image_path, o.max_pixels());
   bool from_alpha = false;
   const cv::Mat hole = hole_for(image, image_path, mask_path, o, &from_alpha);
   const int hole_pixels = cv::countNonZero(hole);
@@ -141,6 +154,9 @@ int run_folder(const Inpainter& inpainter, const Options& o) {
   if (fs::exists(output_dir, ec) && fs::equivalent(image_dir, output_dir, ec))
     throw Error(output_dir.string() +
                 ": the output folder must differ from the image folder (inputs would be overwritten)");
+  if (!o.mask.empty() && fs::exists(output_dir, ec) && fs::equivalent(o.mask, output_dir, ec))
+    throw Error(output_dir.string() +
+                ": the output folder must differ from the mask folder (masks would be overwritten)");
   const std::vector<fs::path> images = images_in(image_dir);
   if (images.empty()) throw Error(image_dir.string() + ": no images (png, jpg, webp, bmp, tiff) in this folder");
   fs::create_directories(output_dir, ec);
@@ -158,7 +174,7 @@ int run_folder(const Inpainter& inpainter, const Options& o) {
       fs::path mask = o.mask;
       if (mask_is_dir) {
         mask = find_mask(o.mask, image);
-        if (mask.empty() && load_image(image).channels() != 4)
+        if (mask.empty() && load_image(image, o.max_pixels()).channels() != 4)
           throw Error(image.string() + ": no mask for it in " + o.mask + " (looked for the same name, the same stem, " +
                       image.stem().string() + "_mask*)");
       }
@@ -181,6 +197,7 @@ int run(const Options& o) {
   set_threads(o.threads);
   std::error_code ec;
   if (!fs::exists(o.image, ec)) throw Error(o.image + ": no such file or folder");
+  if (!(o.max_megapixels > 0)) throw Error("--max-megapixels " + std::to_string(o.max_megapixels) + ": must be positive");
   if (o.jpeg_quality < 1 || o.jpeg_quality > 100)
     throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
@@ -218,6 +235,9 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();
+  cmd->add_option("--max-megapixels", o->max_megapixels,
+                  "Largest image or mask, read from its header before decoding")
+      ->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr (default: off)");
   return [o] { return run(*o); };
 }

@@ -39,8 +39,13 @@ int run(Options& o) {
   InpaintServer server(o.server);
   const int port = server.bind();
   install_stop_signals();
-  log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/ (loading " + model_path.string() +
-           ")");
+  if (!o.server.is_loopback())
+    log_warning("listening on " + o.server.host + ", reachable from other machines" +
+                (o.server.token.empty() ? ", with no token: anyone who can reach this port can use the API (--token)"
+                                        : ""));
+  const std::string fragment = o.server.token.empty() ? "" : "#token=" + o.server.token;
+  log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/" + fragment + " (loading " +
+           model_path.string() + ")");
   std::thread listener([&] { server.listen(); });
   std::atomic<bool> done{false};
   std::thread watcher([&] {
@@ -89,8 +94,16 @@ Run add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--timeout", s.timeout_s, "Seconds a request may wait and fill before it gets 503")
       ->capture_default_str();
-  cmd->add_option("--io-timeout", s.io_timeout_s, "Seconds to read a request or write a response")
+  cmd->add_option("--io-timeout", s.io_timeout_s, "Seconds to read a whole request, or to write each part of a response")
       ->capture_default_str();
+  cmd->add_option("--allow-host", s.allow_hosts,
+                  "Host names to answer besides loopback and --host (e.g. this machine's name on the network)");
+  cmd->add_option("--allow-origin", s.allow_origins,
+                  "Other web pages (scheme://host:port) allowed to call the API from a browser");
+  cmd->add_option("--token", s.token,
+                  "Require 'Authorization: Bearer TOKEN' on the API (at least 16 characters); the page takes it "
+                  "from the address printed at start")
+      ->envname("PCONV_TOKEN");
   add_fill_options(cmd, s.inpaint);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();

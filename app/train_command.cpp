@@ -72,6 +72,9 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
   cmd->add_option("--cache-mb", o->cache_mb, "Memory for decoded training photos; 0 = decode every time")
       ->capture_default_str();
+  cmd->add_option("--max-megapixels", o->max_megapixels,
+                  "Photos larger than this (read from the header) are skipped with a warning")
+      ->capture_default_str();
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
   cmd->add_option("--validate-every", o->validate_every, "Steps between validations")->capture_default_str();
   cmd->add_option("--log-every", o->log_every, "Steps between log lines and metrics records")->capture_default_str();
@@ -115,7 +118,7 @@ Run add_train_command(CLI::App& root) {
                                   {"communication_share", result.communication_share}}
                        .dump()
                 << std::endl;
-    return result.interrupted ? 130 : 0;
+    return 0;  // a signal stops training cleanly: the checkpoint is written (signals.h)
   };
 }
 

@@ -3,47 +3,18 @@
 // and the server's resident memory sampled across the run (it should stay flat).
 //
 //   serve_load --port 8080 --pid $(pgrep -f 'pconv serve') --image examples/ladybird.jpg
-#include <httplib.h>
-
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <opencv2/imgproc.hpp>
 #include <thread>
 
-#include "pconv/data.h"
-#include "pconv/image.h"
-#include "pconv/masks.h"
+#include "serve_bench_util.h"
 
-namespace {
-
-// Resident set size of process `pid` in MiB, from /proc; -1 when unreadable.
-double rss_mib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      double kib;
-      status >> kib;
-      return kib / 1024.0;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
-}
-
-}  // namespace
+using pconv::bench::percentile;
+using pconv::bench::rss_mib;
 
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", image_path = "examples/ladybird.jpg";
@@ -58,15 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--pid", pid, "The server's process id, to sample its memory");
   CLI11_PARSE(app, argc, argv);
 
-  const cv::Mat rgb = pconv::load_center_crop(image_path, size);
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  const cv::Mat hole =
-      pconv::MaskGenerator(pconv::MaskGeneratorOptions(size, size).min_ratio(0.1).max_ratio(0.2), 7).generate(0);
-  const auto to_string = [](const std::vector<uint8_t>& b) { return std::string(b.begin(), b.end()); };
-  const httplib::MultipartFormDataItems form = {
-      {"image", to_string(pconv::encode_image(bgr, ".png", "image")), "image.png", "image/png"},
-      {"mask", to_string(pconv::encode_image(hole, ".png", "mask")), "mask.png", "image/png"}};
+  double hole_share = 0;
+  const httplib::MultipartFormDataItems form = pconv::bench::fill_form(image_path, size, &hole_share);
 
   std::atomic<int> next{0};
   std::mutex mutex;
@@ -97,7 +61,7 @@ int main(int argc, char** argv) {
 
   const int ok = statuses[200];
   std::printf("%d requests of a %dx%d PNG (hole %.0f%%), %d concurrent, against http://%s:%d\n", requests, size, size,
-              100.0 * cv::countNonZero(hole) / hole.total(), concurrency, host.c_str(), port);
+              100.0 * hole_share, concurrency, host.c_str(), port);
   std::printf("  throughput : %.2f requests/s (%.1f s in all)\n", requests / seconds, seconds);
   std::printf("  latency    : p50 %.0f ms, p95 %.0f ms, max %.0f ms\n", percentile(latencies_ms, 0.5),
               percentile(latencies_ms, 0.95), percentile(latencies_ms, 1.0));

@@ -10,8 +10,9 @@ packages=(
   libtorch-dev libgloo-dev
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  libstb-dev libwebp-dev
+  libstb-dev libwebp-dev libjpeg-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   chromium curl
 )
 

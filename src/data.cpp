@@ -29,14 +29,6 @@ std::vector<fs::path> list_images(const fs::path& folder) {
 }
 
 namespace {
-cv::Mat read_rgb(const fs::path& file) {
-  try {
-    const cv::Mat image = load_image(file);
-    return to_rgb_float(image);
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 cv::Mat scale_shorter_side(const cv::Mat& rgb, int target) {
   const double f = static_cast<double>(target) / std::min(rgb.cols, rgb.rows);
@@ -49,14 +41,8 @@ cv::Mat scale_shorter_side(const cv::Mat& rgb, int target) {
 }
 }  // namespace
 
-cv::Mat load_training_base(const fs::path& file, int size) {
-  cv::Mat image;
-  try {
-    image = load_image(file);
-  } catch (const std::exception&) {
-    return {};
-  }
-  cv::Mat rgb = to_rgb(image);
+cv::Mat load_training_base(const fs::path& file, int size, int64_t max_pixels) {
+  cv::Mat rgb = to_rgb(load_image(file, max_pixels));
   if (rgb.depth() == CV_16U) rgb.convertTo(rgb, CV_8U, 1.0 / 257.0);
   if (std::min(rgb.cols, rgb.rows) > 2 * size) rgb = scale_shorter_side(rgb, 2 * size);
   return rgb;
@@ -73,9 +59,8 @@ cv::Mat random_crop(const cv::Mat& base, int size, bool flip, std::mt19937_64& r
   return crop;
 }
 
-cv::Mat load_center_crop(const fs::path& file, int size) {
-  const cv::Mat rgb = read_rgb(file);
-  if (rgb.empty()) throw Error(file.string() + ": not a readable image");
+cv::Mat load_center_crop(const fs::path& file, int size, int64_t max_pixels) {
+  const cv::Mat rgb = to_rgb_float(load_image(file, max_pixels));
   const cv::Mat scaled = scale_shorter_side(rgb, size);
   return scaled(cv::Rect((scaled.cols - size) / 2, (scaled.rows - size) / 2, size, size)).clone();
 }
@@ -115,7 +100,7 @@ cv::Mat BatchLoader::base(uint64_t index) {
     const auto it = cache_.find(index);
     if (it != cache_.end()) return it->second;
   }
-  cv::Mat photo = load_training_base(files_[index], options_.image_size);
+  cv::Mat photo = load_training_base(files_[index], options_.image_size, options_.max_pixels);
   const size_t bytes = photo.total() * photo.elemSize();
   std::lock_guard<std::mutex> lock(mutex_);
   // The cache only saves decoding: a photo is the same whether it comes from here or the file.
@@ -148,7 +133,13 @@ Batch BatchLoader::build(uint64_t step) {
     std::mt19937_64 rng(mix_seed(options_.seed, position, 0xc0b));
     cv::Mat crop;
     for (int attempt = 0; attempt < 1000 && crop.empty(); ++attempt) {
-      const cv::Mat photo = base(index);
+      cv::Mat photo;
+      std::string why;
+      try {
+        photo = base(index);
+      } catch (const Error& e) {
+        why = e.what();
+      }
       if (!photo.empty()) crop = random_crop(photo, s, options_.flip, rng);
       if (crop.empty()) {
         bool first = false;
@@ -157,7 +148,7 @@ Batch BatchLoader::build(uint64_t step) {
           first = !unreadable_[index];
           unreadable_[index] = true;
         }
-        if (first) log_warning(files_[index].string() + ": not a readable image; skipped");
+        if (first) log_warning((why.empty() ? files_[index].string() + ": not a readable image" : why) + "; skipped");
         index = std::uniform_int_distribution<uint64_t>(0, n - 1)(rng);  // a deterministic stand-in
       }
     }

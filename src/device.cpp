@@ -27,8 +27,12 @@ torch::Device parse_device(const std::string& name) {
 }
 
 void set_threads(int threads) {
-  if (threads < 0) throw Error("threads " + std::to_string(threads) + ": must be 0 (all cores) or positive");
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // More threads than cores only adds contention, and each costs a stack.
+  if (threads < 0 || threads > cores)
+    throw Error("threads " + std::to_string(threads) + ": must be 0 (all cores) or 1.." + std::to_string(cores) +
+                " (this machine's cores)");
+  const int n = threads > 0 ? threads : cores;
   torch::set_num_threads(n);
 }
 

@@ -124,7 +124,7 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   if (!o.masks.empty()) {
     if (o.size == 0) throw Error("a mask set has one size: evaluate it with --size N, not at native size");
     for (const auto& [category, files] : read_mask_set(o.masks)) {
-      const cv::Mat first = load_image(files.front());
+      const cv::Mat first = load_image(files.front(), o.max_pixels);
       if (first.cols != o.size || first.rows != o.size)
         throw Error(files.front().string() + ": masks are " + std::to_string(first.cols) + "x" +
                     std::to_string(first.rows) + " but --size is " + std::to_string(o.size));
@@ -151,11 +151,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
       const Sample& s = samples[i];
       try {
         const MaskCategory& category = report.categories[s.category];
-        cv::Mat truth = o.size > 0 ? rgb_float_to_bgr8(load_center_crop(photos[s.image], o.size))
-                                   : rgb_float_to_bgr8(to_rgb_float(load_image(photos[s.image])));
+        cv::Mat truth = o.size > 0 ? rgb_float_to_bgr8(load_center_crop(photos[s.image], o.size, o.max_pixels))
+                                   : rgb_float_to_bgr8(to_rgb_float(load_image(photos[s.image], o.max_pixels)));
         const cv::Mat hole = s.mask_file.empty()
                                  ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
-                                 : binarize_mask(load_image(s.mask_file)).hole;
+                                 : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole;
         const cv::Mat truth_f = to_float(truth);
         std::vector<cv::Mat> outputs;
         std::vector<CellResult> results;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "codec.h"
+#include "jpeg_check.h"
 #include "pconv/error.h"
 #include "pconv/files.h"
 #include "pconv/log.h"
@@ -14,12 +15,38 @@ namespace fs = std::filesystem;
 
 namespace {
 double full_scale(int depth) { return depth == CV_16U ? 65535.0 : 255.0; }
+
+void check_pixels(const std::string& what, cv::Size size, int64_t max_pixels) {
+  const int64_t pixels = static_cast<int64_t>(size.width) * size.height;
+  if (max_pixels <= 0 || pixels <= max_pixels) return;
+  std::ostringstream msg;
+  msg << what << ": " << size.width << "x" << size.height << " is " << std::setprecision(3) << pixels / 1e6
+      << " megapixels, more than the limit of " << std::setprecision(6) << max_pixels / 1e6 << " (--max-megapixels)";
+  throw Error(msg.str());
+}
+
+cv::Mat decode_checked(const std::vector<uint8_t>& bytes, const std::string& what) {
+  if (const std::optional<std::string> problem = jpeg_problem(bytes))
+    throw Error(what + ": corrupt or truncated JPEG: " + *problem);
+  cv::Mat image = codec::decode(bytes);
+  if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
+  if (image.depth() != CV_8U && image.depth() != CV_16U)
+    throw Error(what + ": only 8- and 16-bit images are supported");
+  return image;
+}
 }  // namespace
 
-cv::Mat load_image(const fs::path& path) {
+cv::Mat load_image(const fs::path& path, int64_t max_pixels) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
-  return decode_image(read_file(path), path.string());
+  const std::vector<uint8_t> bytes = read_file(path);
+  if (bytes.empty()) throw Error(path.string() + ": file is empty");
+  // From the header where it is understood; other formats (TIFF, ...) after decoding, within
+  // OpenCV's own limit.
+  if (const std::optional<cv::Size> size = image_dimensions(bytes)) check_pixels(path.string(), *size, max_pixels);
+  cv::Mat image = decode_checked(bytes, path.string());
+  check_pixels(path.string(), image.size(), max_pixels);
+  return image;
 }
 
 cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what, int64_t max_pixels) {
@@ -28,20 +55,9 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& what,
     // Checked from the header, before decoding: a small PNG can decode to gigabytes.
     const std::optional<cv::Size> size = image_dimensions(bytes);
     if (!size) throw Error(what + ": not a PNG, JPEG, WebP or BMP image");
-    const int64_t pixels = static_cast<int64_t>(size->width) * size->height;
-    if (pixels > max_pixels) {
-      std::ostringstream msg;
-      msg << what << ": " << size->width << "x" << size->height << " is " << std::fixed << std::setprecision(1)
-          << pixels / 1e6 << " megapixels, more than the limit of " << std::defaultfloat << std::setprecision(6)
-          << max_pixels / 1e6;
-      throw Error(msg.str());
-    }
+    check_pixels(what, *size, max_pixels);
   }
-  cv::Mat image = codec::decode(bytes);
-  if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
-  if (image.depth() != CV_8U && image.depth() != CV_16U)
-    throw Error(what + ": only 8- and 16-bit images are supported");
-  return image;
+  return decode_checked(bytes, what);
 }
 
 HoleMask binarize_mask(const cv::Mat& raw, bool invert) {

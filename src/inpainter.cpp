@@ -8,13 +8,14 @@
 
 namespace pconv {
 
-Inpainter::Inpainter(Model model, torch::Device device) : model_(std::move(model)), device_(device) {
+Inpainter::Inpainter(Model model, torch::Device device, std::string name)
+    : model_(std::move(model)), device_(device), name_(std::move(name)) {
   model_.net->to(device_);
   model_.net->eval();
 }
 
 Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device) {
-  return Inpainter(load_model(model_path, device), device);
+  return Inpainter(load_model(model_path, device), device, model_path.string());
 }
 
 void Inpainter::check(const InpaintOptions& options) const {
@@ -63,6 +64,9 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble
   for (int k = 1; k < ensemble; ++k)
     output += dihedral(model_.net.ptr()->forward(dihedral(image, k, false), dihedral(valid, k, false)), k, true);
   if (ensemble > 1) output /= ensemble;
+  // A model whose weights are finite can still overflow; a NaN would be written as black.
+  if (!torch::isfinite(output).all().item<bool>())
+    throw Error(name_ + ": the network's output holds NaN or infinite values (a broken or mismatched model)");
   return from_network(output, model_.info.normalization)(cv::Rect(0, 0, rgb.cols, rgb.rows)).clone();
 }
 

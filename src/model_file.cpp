@@ -1,5 +1,7 @@
 #include "pconv/model_file.h"
 
+#include <cmath>
+
 #include "pconv/error.h"
 #include "pconv/files.h"
 #include "pconv/safetensors.h"
@@ -37,8 +39,13 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
     const json& input = doc.at("input");
     info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
     info.normalization.std = input.at("std").get<std::array<float, 3>>();
+    // Outside these bounds the input normalisation overflows or divides by almost nothing, and
+    // the fill comes out black or NaN.
+    for (float m : info.normalization.mean)
+      if (!(std::abs(m) <= 10.0f)) throw Error(where + ": input mean " + std::to_string(m) + " is out of range [-10, 10]");
     for (float s : info.normalization.std)
-      if (!(s > 0.0f)) throw Error(where + ": input std must be positive");
+      if (!(s >= 1e-3f && s <= 1e3f))
+        throw Error(where + ": input std " + std::to_string(s) + " is out of range [0.001, 1000]");
     if (doc.contains("training")) info.training = doc["training"];
   } catch (const json::exception& e) {
     throw Error(where + ": invalid pconv metadata (" + std::string(e.what()) + ")");
@@ -93,31 +100,37 @@ Model load_model(const fs::path& path, const torch::Device& device) {
   Safetensors file = read_safetensors(path);
   Model model;
   model.info = parse_info(where, file.metadata);
-  model.net = PConvUNet(model.info.architecture);
-
-  torch::NoGradGuard no_grad;
-  auto expected = model_state(model.net);
+  // Everything is checked against the metadata's architecture before the network is built: the
+  // metadata of a small file may describe gigabytes of network.
+  const auto& arch = model.info.architecture;
+  const auto expected = arch.state_shapes();
   for (const auto& [name, tensor] : file.tensors)
     if (!expected.count(name))
-      throw Error(where + ": unexpected tensor '" + name + "' for a depth-" +
-                  std::to_string(model.info.architecture.depth()) + " " +
-                  (model.info.architecture.partial() ? "PConv U-Net" : "U-Net"));
-  for (auto& [name, target] : expected) {
+      throw Error(where + ": unexpected tensor '" + name + "' for a depth-" + std::to_string(arch.depth()) + " " +
+                  (arch.partial() ? "PConv U-Net" : "U-Net"));
+  for (const auto& [name, shape] : expected) {
     const auto it = file.tensors.find(name);
     if (it == file.tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
     const torch::Tensor& source = it->second;
-    if (source.sizes() != target.sizes()) {
+    if (source.sizes() != torch::IntArrayRef(shape)) {
       std::ostringstream msg;
-      msg << where << ": tensor '" << name << "' has shape " << source.sizes() << ", expected " << target.sizes();
+      msg << where << ": tensor '" << name << "' has shape " << source.sizes() << ", expected "
+          << torch::IntArrayRef(shape);
       throw Error(msg.str());
     }
-    if (source.is_floating_point() != target.is_floating_point())
+    const bool counter = name.size() > 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0;
+    if (source.is_floating_point() == counter)
       throw Error(where + ": tensor '" + name + "' has dtype " + safetensors_dtype(source.scalar_type()) +
-                  ", expected " + safetensors_dtype(target.scalar_type()));
+                  ", expected " + (counter ? "an integer" : "a floating-point") + " type");
     if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
       throw Error(where + ": tensor '" + name + "' holds NaN or infinite values");
-    target.copy_(source);
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".running_var") == 0 && (source < 0).any().item<bool>())
+      throw Error(where + ": tensor '" + name + "' holds a negative variance");
   }
+
+  model.net = PConvUNet(arch);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : model_state(model.net)) target.copy_(file.tensors.at(name));
   model.net->to(device);
   model.net->eval();
   return model;

@@ -143,6 +143,7 @@ TrainResult train(const TrainOptions& options, bool resume) {
   data.seed = o.seed;
   data.workers = o.workers;
   data.cache_mb = static_cast<size_t>(o.cache_mb);
+  data.max_pixels = static_cast<int64_t>(o.max_megapixels * 1e6);
   data.rank = env.rank;
   data.world_size = world;
   BatchLoader loader(files, make_mask_source(o), data, static_cast<uint64_t>(step));
@@ -150,7 +151,7 @@ TrainResult train(const TrainOptions& options, bool resume) {
   std::optional<TrainLog> log;
   if (lead) {
     validator.emplace(o, model.info.normalization, device);
-    log.emplace(out, o.iterations, resume);
+    log.emplace(out, o.iterations, resume ? step : -1);
   }
   log_info("training on " + std::to_string(files.size()) + " images from " + o.train_dir + ", " +
            (loss.uses_vgg() ? "paper loss (valid, hole, perceptual, style, tv)" : "pixel loss (valid, hole, tv)") +

@@ -42,6 +42,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("threads", o.threads);
   v("workers", o.workers);
   v("cache_mb", o.cache_mb);
+  v("max_megapixels", o.max_megapixels);
   v("checkpoint_every", o.checkpoint_every);
   v("validate_every", o.validate_every);
   v("log_every", o.log_every);
@@ -93,6 +94,7 @@ void TrainOptions::check() const {
   if (!(lr > 0) || !(finetune_lr > 0)) fail("learning rates must be positive");
   if (finetune_from < -1) fail("finetune_from must be -1 (never) or a step");
   if (threads < 0 || workers < 1 || cache_mb < 0) fail("threads and cache_mb must be >= 0 and workers >= 1");
+  if (!(max_megapixels > 0)) fail("max_megapixels " + std::to_string(max_megapixels) + " must be positive");
   if (checkpoint_every < 1 || validate_every < 1 || log_every < 1)
     fail("checkpoint/validate/log intervals must be >= 1");
   if (dist_timeout < 1) fail("dist_timeout " + std::to_string(dist_timeout) + " must be at least 1 second");

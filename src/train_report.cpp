@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "pconv/data.h"
+#include "pconv/files.h"
 #include "pconv/image.h"
 #include "pconv/log.h"
 #include "pconv/masks.h"
@@ -26,7 +27,7 @@ Validator::Validator(const TrainOptions& o, const Normalization& norm, const tor
   // Fixed masks, independent of the training seed, so that runs are comparable.
   const MaskGenerator masks(MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(0.1).max_ratio(0.5), 20181804);
   for (size_t i = 0; i < files.size() && static_cast<int>(images_.size()) < o.val_images; ++i) {
-    images_.push_back(load_center_crop(files[i], o.image_size));
+    images_.push_back(load_center_crop(files[i], o.image_size, static_cast<int64_t>(o.max_megapixels * 1e6)));
     holes_.push_back(masks.generate(i));
   }
 }
@@ -72,23 +73,28 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
   return m;
 }
 
-TrainLog::TrainLog(const fs::path& out, int64_t iterations, bool resume)
+TrainLog::TrainLog(const fs::path& out, int64_t iterations, int64_t resumed_step)
     : out_(out), iterations_(iterations), tty_(isatty(STDERR_FILENO)) {
   const fs::path path = out / "metrics.jsonl";
-  if (resume) {
+  if (resumed_step >= 0) {
+    // Lines past the checkpoint's step were written before an interruption and will be written
+    // again: keep the log's steps increasing and unique.
     std::ifstream in(path);
-    std::string line;
+    std::string line, kept;
     while (std::getline(in, line)) {
       try {
         const json j = json::parse(line);
-        if (j.contains("loss") && j.contains("step"))
-          curve_.emplace_back(j["step"].get<int64_t>(), j["loss"]["total"].get<double>());
+        if (j.at("step").get<int64_t>() > resumed_step) continue;
+        if (j.contains("loss")) curve_.emplace_back(j["step"].get<int64_t>(), j["loss"]["total"].get<double>());
+        kept += line + "\n";
       } catch (const json::exception&) {
-        // A line cut short by an interruption: skip it.
+        // A line cut short by an interruption: drop it.
       }
     }
+    in.close();
+    write_file_atomic(path, std::vector<uint8_t>(kept.begin(), kept.end()));
   }
-  metrics_.open(path, resume ? std::ios::app : std::ios::trunc);
+  metrics_.open(path, resumed_step >= 0 ? std::ios::app : std::ios::trunc);
 }
 
 void TrainLog::record(int64_t, int, const std::map<std::string, double>& terms) {

@@ -33,7 +33,9 @@ class Validator {
 
 class TrainLog {
  public:
-  TrainLog(const std::filesystem::path& out, int64_t iterations, bool resume);
+  /// resumed_step < 0: a new run (metrics.jsonl is started afresh); otherwise the log is cut back
+  /// to that step and continued.
+  TrainLog(const std::filesystem::path& out, int64_t iterations, int64_t resumed_step);
   void record(int64_t step, int stage, const std::map<std::string, double>& terms);
   void report(int64_t step, int stage, double steps_per_second, double data_wait_share);
   void validation(int64_t step, const ValidationMetrics& metrics);

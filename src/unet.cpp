@@ -54,28 +54,42 @@ int64_t PConvUNetOptions::encoder_channels(int64_t i) const {
   return std::max<int64_t>(1, std::llround(static_cast<double>(paper) * width()));
 }
 
+PConvUNetOptions::Layer PConvUNetOptions::layer(int64_t index) const {
+  const int64_t image_channels = partial() ? 3 : 4;  // the plain variant also reads the mask
+  const bool bn = index != 1 && index != 2 * depth();
+  if (index <= depth()) {
+    const int64_t in = index == 1 ? image_channels : encoder_channels(index - 1);
+    return {in, encoder_channels(index), encoder_kernel(index), 2, bn};
+  }
+  const int64_t skip = 2 * depth() - index;  // encoder stage joined here; 0 is the input image
+  const int64_t out = skip > 0 ? encoder_channels(skip) : 3;
+  return {encoder_channels(skip + 1) + (skip > 0 ? out : image_channels), out, 3, 1, bn};
+}
+
+std::map<std::string, std::vector<int64_t>> PConvUNetOptions::state_shapes() const {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (int64_t i = 1; i <= 2 * depth(); ++i) {
+    const Layer l = layer(i);
+    const std::string conv = (partial() ? "pconv" : "conv") + std::to_string(i), bn = "bn" + std::to_string(i);
+    shapes[conv + ".weight"] = {l.out, l.in, l.kernel, l.kernel};
+    if (!l.bn) {
+      shapes[conv + ".bias"] = {l.out};
+      continue;
+    }
+    for (const char* name : {".weight", ".bias", ".running_mean", ".running_var"}) shapes[bn + name] = {l.out};
+    shapes[bn + ".num_batches_tracked"] = {};
+  }
+  return shapes;
+}
+
 PConvUNetImpl::PConvUNetImpl(PConvUNetOptions options) : options_(options) {
   options_.check();
   const int64_t depth = options_.depth();
   const bool partial = options_.partial();
-  const int64_t image_channels = partial ? 3 : 4;  // the plain variant also reads the mask
   bns_.assign(2 * depth, torch::nn::BatchNorm2d(nullptr));
 
   for (int64_t layer = 1; layer <= 2 * depth; ++layer) {
-    int64_t in, out, kernel, stride;
-    if (layer <= depth) {
-      in = layer == 1 ? image_channels : options_.encoder_channels(layer - 1);
-      out = options_.encoder_channels(layer);
-      kernel = encoder_kernel(layer);
-      stride = 2;
-    } else {
-      const int64_t skip = 2 * depth - layer;  // encoder stage joined here; 0 is the input image
-      out = skip > 0 ? options_.encoder_channels(skip) : 3;
-      in = options_.encoder_channels(skip + 1) + (skip > 0 ? out : image_channels);
-      kernel = 3;
-      stride = 1;
-    }
-    const bool bn = has_bn(layer);
+    const auto [in, out, kernel, stride, bn] = options_.layer(layer);
     const std::string index = std::to_string(layer);
     if (partial) {
       pconvs_.push_back(register_module(

@@ -152,6 +152,14 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
   write_file_atomic(dir / "bad.safetensors", std::vector<uint8_t>(64, 1));
   cv::imwrite(p("small_mask.png"), test::rect_hole(48, 36, {1, 1, 5, 5}));
   cv::imwrite(p("full_mask.png"), cv::Mat(72, 96, CV_8U, cv::Scalar(255)));
+  // The first 60% of a JPEG: decoders fill the rest with grey and report success.
+  std::vector<uint8_t> jpeg = encode_image(image, ".jpg", "test");
+  jpeg.resize(jpeg.size() * 6 / 10);
+  write_file_atomic(dir / "truncated.jpg", jpeg);
+  // A PNG whose header says 20000x20000: refused before anything is decoded.
+  std::vector<uint8_t> huge = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                               0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+  write_file_atomic(dir / "huge.png", huge);
   const std::string io = "-i " + p("photo.png") + " -m " + p("mask.png");
   const std::vector<Case> cases = {
       {common() + "-i " + p("missing.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
@@ -172,6 +180,14 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
       {common() + io + " -o " + p("out.png") + " --overlap 400", "overlap 400"},
       {common() + io + " -o " + p("out.png") + " --ensemble 3", "ensemble 3"},
       {"--model " + model.string() + " " + io + " -o " + p("out.png") + " --threads=-1", "threads -1"},
+      {"--model " + model.string() + " " + io + " -o " + p("out.png") + " --threads 100000", "threads 100000"},
+      {common() + "-i " + p("truncated.jpg") + " -m " + p("mask.png") + " -o " + p("out.png"),
+       "truncated.jpg: corrupt or truncated JPEG"},
+      {common() + "-i " + p("huge.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
+       "huge.png: 20000x20000 is 400 megapixels, more than the limit of 64"},
+      {common() + io + " -o " + p("out.png") + " --max-megapixels 0.001", "photo.png: 96x72 is 0.00691 megapixels"},
+      {common() + io + " -o " + p("photo.png"), "photo.png: is the input"},
+      {common() + io + " -o " + p("mask.png"), "mask.png: is the input"},
   };
   const size_t before = files_in(dir.path());
   for (const auto& c : cases) {
@@ -181,6 +197,21 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
   }
   EXPECT_EQ(files_in(dir.path()), before) << "no output or temporary file was left";
+}
+
+TEST_F(Cli, FolderModeRefusesToOverwriteMasksAndNamesBrokenLinks) {
+  fs::create_directories(dir / "images");
+  fs::create_directories(dir / "masks");
+  cv::imwrite(p("images/a.png"), image);
+  cv::imwrite(p("masks/a.png"), hole);
+  fs::create_symlink(dir / "nowhere.png", dir / "images" / "b.png");
+  const auto into_masks = pconv("inpaint " + common() + "-i " + p("images") + " -m " + p("masks") + " -o " + p("masks"));
+  EXPECT_EQ(into_masks.code, 1) << into_masks.output;
+  EXPECT_NE(into_masks.output.find("must differ from the mask folder"), std::string::npos) << into_masks.output;
+  EXPECT_EQ(cv::countNonZero(load_image(dir / "masks" / "a.png") != hole), 0) << "the mask is intact";
+  const auto r = pconv("inpaint " + common() + "-i " + p("images") + " -m " + p("masks") + " -o " + p("out"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("b.png: a link to nothing"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, ResizeMaskOnRequest) {

@@ -72,6 +72,26 @@ TEST(Data, UnreadableFilesAreSkippedAndCounted) {
   EXPECT_EQ(loader.unreadable_files(), 1u);
 }
 
+TEST(Data, PhotosAboveThePixelLimitAreSkippedWithTheReason) {
+  test::TempDir dir;
+  test::write_photos(dir.path(), 2, 64, 64);
+  test::write_photos(dir / "big", 1, 200, 150);
+  BatchLoaderOptions o;
+  o.batch_size = 4;
+  o.image_size = 32;
+  o.max_pixels = 64 * 64;
+  testing::internal::CaptureStderr();
+  {
+    BatchLoader loader(list_images(dir.path()), masks(32), o);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(loader.next().image.size(0), 4);
+    EXPECT_EQ(loader.unreadable_files(), 1u);
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("200x150 is 0.03 megapixels, more than the limit of 0.004096 (--max-megapixels); skipped"),
+            std::string::npos)
+      << err;
+}
+
 TEST(Data, CropsCoverTheRequestedSize) {
   test::TempDir dir;
   test::write_photos(dir.path(), 1, 40, 30);  // smaller than the crop: scaled up
@@ -80,7 +100,7 @@ TEST(Data, CropsCoverTheRequestedSize) {
   const cv::Mat crop = random_crop(base, 64, true, rng);
   EXPECT_EQ(crop.size(), cv::Size(64, 64));
   EXPECT_EQ(crop.type(), CV_32FC3);
-  EXPECT_TRUE(load_training_base(dir / "none.jpg", 64).empty());
+  test::expect_error([&] { load_training_base(dir / "none.jpg", 64); }, "none.jpg: no such file");
 }
 
 }  // namespace

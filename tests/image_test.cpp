@@ -172,17 +172,42 @@ TEST(Image, DecodeRefusesMorePixelsThanTheLimitBeforeDecoding) {
   const std::vector<uint8_t> bytes = encode_image(test::test_image(200, 100), ".png", "test");
   EXPECT_EQ(decode_image(bytes, "upload", 20000).size(), cv::Size(200, 100));
   test::expect_error([&] { decode_image(bytes, "upload", 19999); },
-                     "upload: 200x100 is 0.0 megapixels, more than the limit of 0.019999");
+                     "upload: 200x100 is 0.02 megapixels, more than the limit of 0.019999");
   // A 30000x30000 PNG header over a few bytes of data: refused without allocating 2.7 GB.
   std::vector<uint8_t> bomb = encode_image(cv::Mat::zeros(1, 1, CV_8U), ".png", "test");
   const uint8_t side[4] = {0x00, 0x00, 0x75, 0x30};
   std::copy(side, side + 4, bomb.begin() + 16);
   std::copy(side, side + 4, bomb.begin() + 20);
-  test::expect_error([&] { decode_image(bomb, "bomb.png", 40'000'000); }, "bomb.png: 30000x30000 is 900.0 megapixels");
+  test::expect_error([&] { decode_image(bomb, "bomb.png", 40'000'000); }, "bomb.png: 30000x30000 is 900 megapixels");
   test::expect_error([&] { decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff", 1000); },
                      "t.tiff: not a PNG, JPEG, WebP or BMP image");
   EXPECT_EQ(decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff").size(), cv::Size(8, 8))
       << "without a limit, every format OpenCV reads";
+}
+
+TEST(Image, TruncatedOrCorruptJpegsAreRefusedNamingTheFile) {
+  const std::vector<uint8_t> jpeg = encode_image(test::test_image(160, 120), ".jpg", "test");
+  EXPECT_EQ(decode_image(jpeg, "whole.jpg").size(), cv::Size(160, 120));
+  for (size_t keep : {jpeg.size() - 2, jpeg.size() * 3 / 4, jpeg.size() / 2}) {
+    const std::vector<uint8_t> cut(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(keep));
+    test::expect_error([&] { decode_image(cut, "cut.jpg"); }, "cut.jpg: corrupt or truncated JPEG");
+  }
+  // A marker inside the entropy-coded data: libjpeg warns and carries on with grey rows.
+  std::vector<uint8_t> damaged = jpeg;
+  const size_t middle = jpeg.size() / 2;
+  damaged[middle] = 0xFF;
+  damaged[middle + 1] = 0xD0 + 5;
+  test::expect_error([&] { decode_image(damaged, "damaged.jpg"); }, "damaged.jpg: corrupt or truncated JPEG");
+}
+
+TEST(Image, LoadImageAppliesThePixelLimit) {
+  test::TempDir dir;
+  write_file_atomic(dir / "a.png", encode_image(test::test_image(200, 100), ".png", "test"));
+  EXPECT_EQ(load_image(dir / "a.png").size(), cv::Size(200, 100));
+  test::expect_error([&] { load_image(dir / "a.png", 19999); }, "a.png: 200x100 is 0.02 megapixels");
+  write_file_atomic(dir / "a.tiff", encode_image(test::test_image(200, 100), ".tiff", "test"));
+  // Formats without a header reader are checked after decoding.
+  test::expect_error([&] { load_image(dir / "a.tiff", 19999); }, "a.tiff: 200x100");
 }
 
 }  // namespace

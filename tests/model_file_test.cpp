@@ -3,11 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <fstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "pconv/error.h"
 #include "pconv/files.h"
+#include "pconv/inpainter.h"
 #include "pconv/safetensors.h"
 #include "test_util.h"
 
@@ -195,6 +199,66 @@ TEST(ModelFile, RejectsMismatchedFiles) {
       EXPECT_NE(std::string(e.what()).find(bad.string()), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(ModelFile, StateShapesAreKnownWithoutBuildingTheNetwork) {
+  for (const PConvUNetOptions& o : {PConvUNetOptions().depth(3).width(0.125), PConvUNetOptions().depth(5).width(0.3),
+                                    PConvUNetOptions().depth(4).width(0.25).partial(false)}) {
+    PConvUNet net(o);
+    std::map<std::string, std::vector<int64_t>> built;
+    for (const auto& [name, tensor] : model_state(net)) built[name] = tensor.sizes().vec();
+    EXPECT_EQ(o.state_shapes(), built) << "depth " << o.depth() << " width " << o.width();
+  }
+}
+
+TEST(ModelFile, MetadataForAHugeNetworkIsRefusedBeforeAllocating) {
+  test::TempDir dir;
+  Safetensors f;
+  ModelInfo info;
+  info.architecture.depth(10).width(4);  // about 3 GB of float32 weights
+  f.metadata[kModelMetadataKey] = model_metadata_json(info).dump();
+  write_safetensors(dir / "small.safetensors", f);
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  expect_error([&] { load_model(dir / "small.safetensors"); }, "missing tensor");
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 500 * 1024) << "peak memory grew by " << after.ru_maxrss - before.ru_maxrss
+                                                          << " KiB";
+}
+
+TEST(ModelFile, RefusesStatisticsAndNormalisationThatBreakTheFill) {
+  test::TempDir dir;
+  const auto good = dir / "good.safetensors", bad = dir / "bad.safetensors";
+  test::write_tiny_model(good);
+  const Safetensors original = read_safetensors(good);
+  auto with = [&](auto edit) {
+    Safetensors f = original;
+    edit(f);
+    write_safetensors(bad, f);
+  };
+  with([](Safetensors& f) { f.tensors["bn2.running_var"] = -torch::ones_like(f.tensors["bn2.running_var"]); });
+  expect_error([&] { load_model(bad); }, "'bn2.running_var' holds a negative variance");
+  for (const auto& [key, value, message] :
+       {std::tuple<const char*, float, const char*>{"std", 1e-45f, "input std"}, {"mean", 1e30f, "input mean"}}) {
+    with([&, key = key, value = value](Safetensors& f) {
+      auto doc = json::parse(f.metadata[kModelMetadataKey]);
+      doc["input"][key] = {value, value, value};
+      f.metadata[kModelMetadataKey] = doc.dump();
+    });
+    expect_error([&] { load_model(bad); }, message);
+  }
+}
+
+TEST(ModelFile, ANetworkThatOverflowsIsAnErrorNamingTheModel) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "good.safetensors");
+  Safetensors f = read_safetensors(dir / "good.safetensors");
+  for (auto& [name, tensor] : f.tensors)
+    if (name.find(".weight") != std::string::npos && name.rfind("pconv", 0) == 0) tensor = tensor * 1e18;
+  write_safetensors(dir / "huge.safetensors", f);
+  const Inpainter inpainter = Inpainter::from_file(dir / "huge.safetensors");  // every weight is finite
+  expect_error([&] { inpainter.predict(cv::Mat(64, 64, CV_32FC3, cv::Scalar::all(0.5)), test::rect_hole(64, 64, {8, 8, 20, 20})); },
+               "huge.safetensors: the network's output holds NaN or infinite values");
 }
 
 TEST(ModelFile, Sha256SidecarIsCheckedOnLoad) {

@@ -10,6 +10,12 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "pconv/image.h"
 #include "test_util.h"
 
@@ -33,6 +39,47 @@ httplib::MultipartFormDataItems form(const std::string& image, const std::string
 }
 
 std::string error_of(const httplib::Result& r) { return json::parse(r->body).at("error").get<std::string>(); }
+
+// A loopback connection that sends exactly the bytes it is given, for what no client library sends.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()); }
+  // Everything the server sends until it closes the connection or `seconds` pass.
+  std::string receive(double seconds) {
+    std::string out;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_ = true;
+        return out;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_;
+  bool connected_ = false, closed_ = false;
+};
+
+int status_of(const std::string& response) {
+  return response.size() > 12 && response.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(response.c_str() + 9) : -1;
+}
 
 // A fill that holds until released, to fill the queue deterministically.
 class Gate {
@@ -231,7 +278,7 @@ TEST_F(Server, RefusesMalformedBodies) {
                                     "multipart/form-data; boundary=xyz");
   EXPECT_EQ(broken->status, 400);
   EXPECT_FALSE(error_of(broken).empty());
-  EXPECT_EQ(client().Get("/api/v1/inpaint")->status, 404);
+  EXPECT_EQ(client().Get("/api/v1/inpaint")->status, 405);
 }
 
 TEST_F(Server, RefusesOversizedUploadsAndImages) {
@@ -246,7 +293,7 @@ TEST_F(Server, RefusesOversizedUploadsAndImages) {
 
   const auto pixels = post(form(png(image), png(hole)));
   EXPECT_EQ(pixels->status, 400);
-  EXPECT_NE(error_of(pixels).find("image: 96x72 is 0.0 megapixels, more than the limit"), std::string::npos)
+  EXPECT_NE(error_of(pixels).find("image: 96x72 is 0.00691 megapixels, more than the limit"), std::string::npos)
       << error_of(pixels);
 }
 
@@ -311,6 +358,167 @@ TEST_F(Server, RejectsBadOptionsAndABusyPort) {
   same.port = port;
   InpaintServer second(same);
   test::expect_error([&] { second.bind(); }, "cannot listen there");
+}
+
+}  // namespace
+}  // namespace pconv
+
+namespace pconv {
+namespace {
+
+bool healthy(int port) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(5);
+  const auto r = c.Get("/api/v1/health");
+  return r && r->status == 200;
+}
+
+TEST_F(Server, InvalidUtf8InPathsAndFieldsIsABadRequestNotACrash) {
+  start();
+  for (const std::string line : {"GET /%ff HTTP/1.1", "GET /%c0%ae%c0%ae/etc/passwd HTTP/1.1", "GET /\xff HTTP/1.1",
+                                 "DELETE /api/v1/%ff HTTP/1.1"}) {
+    RawConnection c(port);
+    ASSERT_TRUE(c.send(line + "\r\nHost: 127.0.0.1\r\n\r\n"));
+    const std::string response = c.receive(10);
+    EXPECT_EQ(status_of(response), 404) << line << "\n" << response;
+    EXPECT_NE(response.find("no such path"), std::string::npos) << response;
+    ASSERT_TRUE(healthy(port)) << "the server died on " << line;
+  }
+  httplib::MultipartFormDataItems bad_name = form(png(image), png(hole));
+  bad_name.push_back({"\xff\xfe", "x", "", ""});
+  httplib::MultipartFormDataItems bad_format = form(png(image), png(hole));
+  bad_format.push_back({"format", "\xff", "", ""});
+  httplib::MultipartFormDataItems bad_flag = form(png(image), png(hole));
+  bad_flag.push_back({"invert_mask", "\xc0", "", ""});
+  for (const auto& items : {bad_name, bad_format, bad_flag}) {
+    const auto r = post(items);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_FALSE(error_of(r).empty());
+  }
+  EXPECT_TRUE(healthy(port));
+}
+
+TEST_F(Server, AFailingFillAnswers500AndTheServerKeepsServing) {
+  start({}, true, [](const cv::Mat&, const cv::Mat&, const InpaintOptions&) -> cv::Mat {
+    throw std::runtime_error("boom \xff");
+  });
+  const auto r = post(form(png(image), png(hole)));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(error_of(r), "internal error");
+  EXPECT_TRUE(healthy(port));
+}
+
+TEST_F(Server, SlowClientsAreCutOffAndHealthKeepsAnswering) {
+  ServerOptions o;
+  o.concurrency = 1;
+  o.queue = 1;  // six threads
+  o.header_timeout_s = 2;
+  o.io_timeout_s = 4;
+  start(o);
+  // Twice as many connections as threads, each one header byte in: before the fix they held
+  // every thread until their reads timed out one by one.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 12; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(port));
+    ASSERT_TRUE(slow.back()->send("G"));
+  }
+  EXPECT_TRUE(healthy(port)) << "health must answer while slow clients hold connections";
+  // A client that keeps trickling header bytes is cut off at the header deadline.
+  RawConnection trickle(port);
+  ASSERT_TRUE(trickle.send("GET /api/v1/health HTTP/1.1\r\n"));
+  for (int i = 0; i < 16 && !trickle.closed(); ++i) {
+    trickle.send("X");
+    trickle.receive(0.5);
+  }
+  EXPECT_TRUE(trickle.closed()) << "still open after 8 s of a 2 s header deadline";
+  // A body announced and never sent is cut off at the request deadline.
+  RawConnection stalled(port);
+  ASSERT_TRUE(stalled.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                           "boundary=x\r\nContent-Length: 60000\r\n\r\nabc"));
+  stalled.receive(8);
+  EXPECT_TRUE(stalled.closed());
+  EXPECT_TRUE(healthy(port));
+}
+
+TEST_F(Server, TheUploadLimitHoldsForChunkedBodies) {
+  ServerOptions o;
+  o.max_upload_bytes = 64 * 1024;
+  start(o);
+  RawConnection c(port);
+  ASSERT_TRUE(c.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                     "boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  const std::string chunk(16 * 1024, 'x');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  std::string response;
+  for (int i = 0; i < 64 && response.empty(); ++i) {  // 1 MiB against a 64 KiB limit
+    if (!c.send(size_line + chunk + "\r\n")) break;
+    response = c.receive(0.01);
+  }
+  response += c.receive(5);
+  EXPECT_EQ(status_of(response), 413) << response.substr(0, 200);
+  EXPECT_NE(response.find("larger than the server's limit of 64 KiB"), std::string::npos) << response.substr(0, 300);
+}
+
+TEST_F(Server, OnlyItsOwnPagesAndNamesMayUseIt) {
+  ServerOptions o;
+  o.allow_origins = {"http://tool.example:3000"};
+  o.allow_hosts = {"pconv.lan"};
+  start(o);
+  const std::string self = "http://127.0.0.1:" + std::to_string(port);
+  auto with = [&](httplib::Headers headers) {
+    return client().Post("/api/v1/inpaint", headers, form(png(image), png(hole)));
+  };
+  const auto evil = with({{"Origin", "http://evil.example"}});
+  EXPECT_EQ(evil->status, 403);
+  EXPECT_NE(error_of(evil).find("--allow-origin http://evil.example"), std::string::npos) << error_of(evil);
+  EXPECT_EQ(with({{"Origin", self}})->status, 200) << "the server's own page";
+  const auto listed = with({{"Origin", "http://tool.example:3000"}});
+  EXPECT_EQ(listed->status, 200);
+  EXPECT_EQ(listed->get_header_value("Access-Control-Allow-Origin"), "http://tool.example:3000");
+
+  const auto rebinding = client().Get("/api/v1/model", {{"Host", "evil.example:" + std::to_string(port)}});
+  EXPECT_EQ(rebinding->status, 403);
+  EXPECT_NE(error_of(rebinding).find("--allow-host evil.example"), std::string::npos);
+  EXPECT_EQ(client().Get("/api/v1/model", {{"Host", "localhost:" + std::to_string(port)}})->status, 200);
+  EXPECT_EQ(client().Get("/api/v1/model", {{"Host", "PCONV.lan"}})->status, 200);
+}
+
+TEST_F(Server, ATokenGuardsTheApiButNotHealthOrThePage) {
+  ServerOptions o;
+  o.token = "0123456789abcdef0123";
+  start(o);
+  const auto none = client().Get("/api/v1/model");
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(client().Get("/api/v1/model", {{"Authorization", "Bearer 0123456789abcdef0124"}})->status, 401);
+  EXPECT_EQ(client().Get("/api/v1/model", {{"Authorization", "Bearer " + o.token}})->status, 200);
+  EXPECT_EQ(client().Get("/api/v1/health")->status, 200);
+  EXPECT_EQ(client().Get("/")->status, 200);
+  o.token = "short";
+  test::expect_error([&] { o.check(); }, "at least 16 characters");
+}
+
+TEST_F(Server, MethodsAndPathsAreMatchedExactly) {
+  start();
+  const auto del = client().Delete("/api/v1/inpaint");
+  EXPECT_EQ(del->status, 405);
+  EXPECT_EQ(del->get_header_value("Allow"), "POST, OPTIONS");
+  const auto options = client().Options("/api/v1/model");
+  EXPECT_EQ(options->status, 204);
+  EXPECT_EQ(options->get_header_value("Allow"), "GET, HEAD, OPTIONS");
+  EXPECT_EQ(client().Get("/appXjs")->status, 404) << "a dot in a route is not a wildcard";
+  EXPECT_EQ(client().Get("/app.js")->status, 200);
+  // A PUT with neither a length nor a body is answered at once, not after a read timeout.
+  RawConnection put(port);
+  ASSERT_TRUE(put.send("PUT /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  EXPECT_EQ(status_of(put.receive(5)), 405);
+  RawConnection no_length(port);
+  ASSERT_TRUE(no_length.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  EXPECT_EQ(status_of(no_length.receive(5)), 411);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "pconv/error.h"
@@ -126,6 +128,50 @@ TEST(Train, ResumedRunEqualsUninterruptedRun) {
   const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
   EXPECT_EQ(metadata["training"]["loss"], "pixel: valid + hole + tv");
   EXPECT_EQ(metadata["training"]["iterations"], 6);
+}
+
+std::vector<int64_t> logged_steps(const fs::path& metrics) {
+  std::vector<int64_t> steps;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) steps.push_back(nlohmann::json::parse(line).at("step"));
+  return steps;
+}
+
+TEST(Train, AResumedLogKeepsItsStepsUniqueAndIncreasing) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.log_every = 1;
+  o.iterations = 3;
+  train(o, false);
+  // Lines written after the last checkpoint by a run that was then killed.
+  std::ofstream(fs::path(o.out) / "metrics.jsonl", std::ios::app)
+      << R"({"step":4,"stage":1,"loss":{"total":1.0}})" << "\n" << R"({"step":5,"stage":1,"lo)";
+  o.iterations = 6;
+  train(o, true);
+  const std::vector<int64_t> steps = logged_steps(fs::path(o.out) / "metrics.jsonl");
+  ASSERT_FALSE(steps.empty());
+  for (size_t i = 1; i < steps.size(); ++i) EXPECT_LT(steps[i - 1], steps[i]) << "line " << i;
+  EXPECT_EQ(steps.back(), 6);
+}
+
+TEST(Train, ADamagedCheckpointIsRefused) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.iterations = 2;
+  train(o, false);
+  const fs::path checkpoint = fs::path(o.out) / "checkpoint.pt";
+  const std::vector<uint8_t> good = read_file(checkpoint);
+  o.iterations = 3;
+  for (size_t at : {good.size() / 5, good.size() / 2, good.size() * 4 / 5, good.size() - 30}) {
+    std::vector<uint8_t> bad = good;
+    bad[at] ^= 0x10;
+    write_file_atomic(checkpoint, bad);
+    expect_error([&] { train(o, true); }, "checkpoint.pt");
+  }
+  write_file_atomic(checkpoint, good);
+  EXPECT_EQ(train(o, true).steps_done, 3);
 }
 
 TEST(Train, RefusesToOverwriteAndResumesOnlyWhatExists) {

@@ -31,10 +31,16 @@ function setStatus(text, isError = false) {
 
 // --- the server ----------------------------------------------------------------------------
 
+// A server started with --token prints its address as http://host:port/#token=…; the fragment
+// never leaves the browser, and the token goes with every API request.
+const token = new URLSearchParams(location.hash.slice(1)).get('token');
+const api = (path, init = {}) =>
+  fetch(path, token ? { ...init, headers: { Authorization: `Bearer ${token}` } } : init);
+
 async function describeModel() {
   for (;;) {
     try {
-      const health = await fetch('/api/v1/health');
+      const health = await api('/api/v1/health');
       if (health.ok) break;
       els.model.textContent = 'Loading the model…';
     } catch (e) {
@@ -42,7 +48,7 @@ async function describeModel() {
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const info = await (await fetch('/api/v1/model')).json();
+  const info = await (await api('/api/v1/model')).json();
   const a = info.architecture;
   els.model.textContent = `${info.file}: ${a.type === 'pconv-unet' ? 'PConv U-Net' : 'U-Net'}, ` +
     `depth ${a.depth}, width ${a.width}, on ${info.device}`;
@@ -59,7 +65,7 @@ async function fill() {
     form.append('image', state.file, state.file.name || 'image.png');
     form.append('mask', await maskBlob(), 'mask.png');
     form.append('format', 'png');
-    const response = await fetch('/api/v1/inpaint', { method: 'POST', body: form });
+    const response = await api('/api/v1/inpaint', { method: 'POST', body: form });
     if (!response.ok) {
       let message = `${response.status} ${response.statusText}`;
       try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }

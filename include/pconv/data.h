@@ -19,6 +19,8 @@
 #include <opencv2/core.hpp>
 #include <random>
 #include <thread>
+
+#include "pconv/image.h"
 #include <vector>
 
 namespace pconv {
@@ -27,15 +29,16 @@ namespace pconv {
 std::vector<std::filesystem::path> list_images(const std::filesystem::path& folder);
 
 /// Reads a photo as 8-bit RGB with its shorter side reduced to at most 2·size (the most any
-/// crop uses); an empty Mat, without throwing, when the file cannot be read.
-cv::Mat load_training_base(const std::filesystem::path& file, int size);
+/// crop uses). Throws naming the file when it cannot be read or has more than max_pixels.
+cv::Mat load_training_base(const std::filesystem::path& file, int size, int64_t max_pixels = kDefaultMaxPixels);
 
 /// A random training sample of a base image: scaled so that its shorter side lies in
 /// [size, 2·size], a random size×size crop, flipped horizontally half the time; RGB float [0,1].
 cv::Mat random_crop(const cv::Mat& base, int size, bool flip, std::mt19937_64& rng);
 
 /// The deterministic centre crop used for validation: shorter side scaled to `size`, centre square.
-cv::Mat load_center_crop(const std::filesystem::path& file, int size);
+/// Throws naming the file when it cannot be read or has more than max_pixels.
+cv::Mat load_center_crop(const std::filesystem::path& file, int size, int64_t max_pixels = kDefaultMaxPixels);
 
 /// A hole mask (CV_8U, 255 = hole) for sample `index`.
 using MaskSource = std::function<cv::Mat(uint64_t index)>;
@@ -54,6 +57,7 @@ struct BatchLoaderOptions {
   int workers = 2;         ///< threads that decode and augment
   int prefetch = 4;        ///< batches prepared ahead of the consumer
   size_t cache_mb = 2048;  ///< decoded, reduced photos kept in memory (0: decode every time)
+  int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos are skipped with a warning
   int rank = 0;            ///< this process's share of each global batch
   int world_size = 1;
 };

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pconv/image.h"
 #include "pconv/inpainter.h"
 #include "pconv/masks.h"
 
@@ -79,6 +80,7 @@ struct EvaluationOptions {
   uint64_t seed = 0;
   int size = 256;    ///< square centre crop; 0 = native size (masks generated per image)
   int jobs = 1;      ///< images evaluated in parallel
+  int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos and masks are refused
   int examples = 2;  ///< examples per category kept for the HTML page
 };
 

@@ -16,9 +16,15 @@
 
 namespace pconv {
 
+/// Images larger than this many pixels are refused unless a caller says otherwise: a 10 KB file
+/// can decode to 16383x16383, and filling 64 megapixels already takes several GB.
+constexpr int64_t kDefaultMaxPixels = 64'000'000;
+
 /// Decodes an image file (jpg, png, webp, bmp, tiff, ...). Throws naming the file when it is
-/// missing, unreadable or not an image.
-cv::Mat load_image(const std::filesystem::path& path);
+/// missing, unreadable, corrupt or truncated (a JPEG whose data libjpeg warns about), not an
+/// image, or larger than max_pixels (0 = no limit; read from the header where the format's is
+/// understood, before decoding).
+cv::Mat load_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);
 
 /// Decodes image bytes; `what` names them in errors. With max_pixels > 0 the size is read from
 /// the header first and anything larger, or in a format whose header is not understood (only

@@ -48,7 +48,8 @@ struct InpaintOptions {
 
 class Inpainter {
  public:
-  Inpainter(Model model, torch::Device device);
+  /// `name` identifies the model in errors (from_file uses the path).
+  Inpainter(Model model, torch::Device device, std::string name = "the model");
   static Inpainter from_file(const std::filesystem::path& model_path, torch::Device device = torch::kCPU);
 
   /// Fills the hole (CV_8U, non-zero = hole, same size as the image) of an 8- or 16-bit gray,
@@ -58,7 +59,8 @@ class Inpainter {
 
   /// The network's fill of RGB CV_32FC3 in [0,1] of any size, padded to the network's multiple
   /// with the padding marked as hole, averaged over `ensemble` flips and transposes (see
-  /// InpaintOptions). Returns the raw prediction, RGB CV_32FC3 in [0,1].
+  /// InpaintOptions). Returns the raw prediction, RGB CV_32FC3 in [0,1]. Throws pconv::Error
+  /// naming the model when its output holds NaN or infinite values.
   cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble = 1) const;
 
   /// Throws pconv::Error when the tile size or overlap does not suit this model.
@@ -70,6 +72,7 @@ class Inpainter {
  private:
   Model model_;
   torch::Device device_;
+  std::string name_;
 };
 
 }  // namespace pconv

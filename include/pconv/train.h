@@ -50,6 +50,7 @@ struct TrainOptions {
   int threads = 0;      ///< LibTorch threads; 0 = every core
   int workers = 2;      ///< data threads
   int cache_mb = 2048;  ///< memory for decoded training photos (0: decode every time)
+  double max_megapixels = 64;  ///< larger photos are skipped with a warning (a decompression bomb)
   int64_t checkpoint_every = 500;
   int64_t validate_every = 500;
   int64_t log_every = 10;

@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "pconv/partial_conv.h"
 #include "pconv/sync_batch_norm.h"
 
@@ -40,6 +44,16 @@ struct PConvUNetOptions {
   int64_t encoder_channels(int64_t i) const;
   /// Side lengths of network inputs must be multiples of this (2^depth).
   int64_t size_multiple() const { return int64_t{1} << depth(); }
+
+  struct Layer {
+    int64_t in, out, kernel, stride;
+    bool bn;  ///< batch-norm after the convolution (then the convolution has no bias)
+  };
+  /// The shape of layer 1 … 2·depth: encoder layers first, then the decoder's.
+  Layer layer(int64_t index) const;
+  /// The name and shape of every tensor the network's state holds (as model_state names them),
+  /// computed without building it: a model file is checked against it before anything is allocated.
+  std::map<std::string, std::vector<int64_t>> state_shapes() const;
 };
 
 class PConvUNetImpl : public torch::nn::Module {
