@@ -179,6 +179,19 @@ TEST(Image, DecodeRefusesMorePixelsThanTheLimitBeforeDecoding) {
   std::copy(side, side + 4, bomb.begin() + 16);
   std::copy(side, side + 4, bomb.begin() + 20);
   test::expect_error([&] { decode_image(bomb, "bomb.png", 40'000'000); }, "bomb.png: 30000x30000 is 900 megapixels");
+  // In colour, 30000x30000 would decode to 2.7 GB: too large for stb to report, but not to read.
+  std::vector<uint8_t> rgb_bomb = encode_image(test::test_image(1, 1), ".png", "test");
+  std::copy(side, side + 4, rgb_bomb.begin() + 16);
+  std::copy(side, side + 4, rgb_bomb.begin() + 20);
+  EXPECT_EQ(image_dimensions(rgb_bomb), cv::Size(30000, 30000));
+  std::vector<uint8_t> jpeg_bomb = encode_image(test::test_image(8, 8), ".jpg", "test");
+  for (size_t i = 2; i + 8 < jpeg_bomb.size(); i += 2 + (jpeg_bomb[i + 2] << 8 | jpeg_bomb[i + 3]))
+    if (jpeg_bomb[i + 1] == 0xC0) {
+      std::copy(side + 2, side + 4, jpeg_bomb.begin() + static_cast<std::ptrdiff_t>(i) + 5);
+      std::copy(side + 2, side + 4, jpeg_bomb.begin() + static_cast<std::ptrdiff_t>(i) + 7);
+      break;
+    }
+  EXPECT_EQ(image_dimensions(jpeg_bomb), cv::Size(30000, 30000));
   test::expect_error([&] { decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff", 1000); },
                      "t.tiff: not a PNG, JPEG, WebP or BMP image");
   EXPECT_EQ(decode_image(encode_image(test::test_image(8, 8), ".tiff", "t"), "t.tiff").size(), cv::Size(8, 8))
