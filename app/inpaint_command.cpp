@@ -112,10 +112,9 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
                   const fs::path& output_path, const Options& o) {
   const auto start = std::chrono::steady_clock::now();
   std::error_code ec;
-  for (const fs::path& input : {image_path, mask_path})
+  for (const auto& [input, role] : {std::pair{image_path, "image"}, std::pair{mask_path, "mask"}})
     if (!input.empty() && fs::exists(output_path, ec) && fs::equivalent(input, output_path, ec))
-      throw Error(output_path.string() + ": is the input " + input.string() +
-                  "; refusing to overwrite it (choose another --output)");
+      throw Error(output_path.string() + ": this is the input " + role + "; refusing to overwrite it (choose another --output)");
   const cv::Mat image = load_image(image_path, o.max_pixels());
   bool from_alpha = false;
   const cv::Mat hole = hole_for(image, image_path, mask_path, o, &from_alpha);

@@ -11,13 +11,7 @@ log=$(mktemp)
   --ensemble "${ENSEMBLE:-8}" --blend "${BLEND:-poisson}" 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 600); do
-  port=$(sed -n 's|.*listening on http://[^/]*:\([0-9]*\)/.*|\1|p' "$log")
-  [ -n "$port" ] && grep -q "ready:" "$log" && break
-  kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
+. "$(dirname "$0")/../scripts/serve-ready.sh"
 "$build/bench/serve_load" --port "$port" --pid $pid --requests "${N:-500}" --concurrency "${C:-8}" \
   --image "${IMAGE:-examples/ladybird.jpg}"
 kill -TERM $pid

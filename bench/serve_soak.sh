@@ -10,13 +10,7 @@ log=$(mktemp)
 "$build/pconv" serve --model "$model" --port 0 --threads "${THREADS:-1}" --ensemble "${ENSEMBLE:-1}" 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 600); do
-  port=$(sed -n 's|.*listening on http://[^/]*:\([0-9]*\)/.*|\1|p' "$log")
-  [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null && break
-  kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
+. "$(dirname "$0")/../scripts/serve-ready.sh"
 status=0
 "$build/bench/serve_soak" --port "$port" --pid $pid --minutes "${MINUTES:-30}" --slow "${SLOW:-24}" \
   --image "${IMAGE:-examples/ladybird.jpg}" || status=$?

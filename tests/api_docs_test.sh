@@ -13,14 +13,7 @@ cp "$fixtures/photo.png" "$fixtures/mask.png" "$work/"
 "$pconv" serve --model "$fixtures/model.safetensors" --port 0 --threads 1 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-port=""
-for _ in $(seq 300); do
-  port=$(sed -n 's|.*listening on http://[^/]*:\([0-9]*\)/.*|\1|p' "$log")
-  [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null && break
-  kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "api_docs_test: the server did not come up" >&2; cat "$log" >&2; exit 1; }
+. "$(dirname "$0")/../scripts/serve-ready.sh"
 
 # Each ```sh block that mentions curl, one file each, with the documented address made the live one.
 mkdir "$work/examples"

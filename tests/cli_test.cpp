@@ -186,8 +186,8 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
       {common() + "-i " + p("huge.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
        "huge.png: 20000x20000 is 400 megapixels, more than the limit of 64"},
       {common() + io + " -o " + p("out.png") + " --max-megapixels 0.001", "photo.png: 96x72 is 0.00691 megapixels"},
-      {common() + io + " -o " + p("photo.png"), "photo.png: is the input"},
-      {common() + io + " -o " + p("mask.png"), "mask.png: is the input"},
+      {common() + io + " -o " + p("photo.png"), "photo.png: this is the input image"},
+      {common() + io + " -o " + p("mask.png"), "mask.png: this is the input mask"},
   };
   const size_t before = files_in(dir.path());
   for (const auto& c : cases) {

@@ -139,17 +139,20 @@ TEST(ModelFile, NamesFollowPyTorchLayout) {
   for (const auto& [name, t] : state) EXPECT_EQ(name.find("window"), std::string::npos) << name;
 }
 
+// Writes `bad` as `original` changed by `edit`.
+template <typename Edit>
+void write_edited(const Safetensors& original, const fs::path& bad, Edit edit) {
+  Safetensors f = original;
+  edit(f);
+  write_safetensors(bad, f);
+}
+
 TEST(ModelFile, RejectsMismatchedFiles) {
   test::TempDir dir;
   const auto good = dir / "good.safetensors", bad = dir / "bad.safetensors";
   test::write_tiny_model(good);
   const Safetensors original = read_safetensors(good);
-
-  auto with = [&](auto edit) {
-    Safetensors f = original;
-    edit(f);
-    write_safetensors(bad, f);
-  };
+  auto with = [&](auto edit) { write_edited(original, bad, edit); };
   with([](Safetensors& f) { f.tensors.erase("pconv2.weight"); });
   expect_error([&] { load_model(bad); }, "missing tensor 'pconv2.weight'");
   with([](Safetensors& f) { f.tensors["extra.weight"] = torch::zeros({1}); });
@@ -231,11 +234,7 @@ TEST(ModelFile, RefusesStatisticsAndNormalisationThatBreakTheFill) {
   const auto good = dir / "good.safetensors", bad = dir / "bad.safetensors";
   test::write_tiny_model(good);
   const Safetensors original = read_safetensors(good);
-  auto with = [&](auto edit) {
-    Safetensors f = original;
-    edit(f);
-    write_safetensors(bad, f);
-  };
+  auto with = [&](auto edit) { write_edited(original, bad, edit); };
   with([](Safetensors& f) { f.tensors["bn2.running_var"] = -torch::ones_like(f.tensors["bn2.running_var"]); });
   expect_error([&] { load_model(bad); }, "'bn2.running_var' holds a negative variance");
   for (const auto& [key, value, message] :

@@ -80,7 +80,8 @@ void exchange(int port, const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Running running = start();
+  // Never destroyed: the listening thread runs until the process ends.
+  static Running& running = *new Running(start());
   exchange(running.port, data, size);
   return 0;
 }
