@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -43,13 +45,27 @@ Running start() {
   return r;
 }
 
+// poll() across interruptions: > 0 ready, 0 timed out, < 0 failed.
+int wait(int fd, short events, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
 int connect_to(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  // libFuzzer's timer signal interrupts system calls here: an interrupted connect goes on by itself.
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+      (errno != EINTR || wait(fd, POLLOUT, 10'000) <= 0)) {
     std::perror("fuzz_http_request: connect");
     std::abort();
   }
@@ -61,18 +77,20 @@ void exchange(int port, const uint8_t* data, size_t size) {
   const int fd = connect_to(port);
   for (size_t sent = 0; sent < size;) {
     const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);
   char buf[65536];
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10'000) <= 0) {
+    if (wait(fd, POLLIN, 10'000) <= 0) {
       std::fprintf(stderr, "fuzz_http_request: the server neither answered nor closed within 10 s\n");
       std::abort();
     }
-    if (::recv(fd, buf, sizeof buf, 0) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
   }
   ::close(fd);
 }
