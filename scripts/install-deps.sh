@@ -10,7 +10,7 @@ packages=(
   libtorch-dev libgloo-dev
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  libstb-dev libwebp-dev libjpeg-dev
+  libstb-dev libwebp-dev libjpeg-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   chromium curl

@@ -26,6 +26,12 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kHeaderAllowance = 64 * 1024;
 // How often a connection idling between requests notices that the server is stopping.
 constexpr std::chrono::milliseconds kStopCheck{100};
+// How often the pool looks for a connection to cut off while others wait for a thread.
+constexpr std::chrono::milliseconds kWatch{25};
+// A request arrives within this on loopback or a LAN; only connections that have been reading for
+// longer are cut off to make room. Without it slow clients that reconnect at once would cut each
+// other off hundreds of times a second, and a health check could be cut off before it is read.
+constexpr std::chrono::milliseconds kMinReadingAge{200};
 
 struct Connection {
   Connection(socket_t s, std::mutex& g) : sock(s), guard(g) {}
@@ -145,18 +151,17 @@ class ConnectionPool : public httplib::TaskQueue {
  public:
   ConnectionPool(size_t threads, std::function<void(size_t)> on_saturated) : on_saturated_(std::move(on_saturated)) {
     for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    threads_.emplace_back([this] { watch(); });
   }
   ~ConnectionPool() override { shutdown(); }
 
   void enqueue(std::function<void()> job) override {
-    size_t waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       jobs_.push_back(std::move(job));
-      waiting = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
     }
     ready_.notify_one();
-    if (waiting > 0) on_saturated_(waiting);
+    make_room();
   }
 
   void shutdown() override {
@@ -165,11 +170,33 @@ class ConnectionPool : public httplib::TaskQueue {
       stopping_ = true;
     }
     ready_.notify_all();
+    stopped_.notify_all();
     for (std::thread& t : threads_)
       if (t.joinable()) t.join();
   }
 
  private:
+  // Asks for as many connections to be cut off as there are connections waiting for a thread.
+  void make_room() {
+    size_t waiting;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      waiting = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
+    }
+    if (waiting > 0) on_saturated_(waiting);
+  }
+
+  // Readers become old enough to be cut off over time, not only when a connection arrives.
+  void watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      stopped_.wait_for(lock, kWatch, [this] { return stopping_; });
+      lock.unlock();
+      make_room();
+      lock.lock();
+    }
+  }
+
   void work() {
     for (;;) {
       std::function<void()> job;
@@ -189,7 +216,7 @@ class ConnectionPool : public httplib::TaskQueue {
   std::function<void(size_t)> on_saturated_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_, stopped_;
   std::deque<std::function<void()>> jobs_;
   size_t idle_ = 0;
   bool stopping_ = false;
@@ -219,15 +246,16 @@ struct GuardedHttpServer::Tracker {
     c->since = Clock::now();
   }
   // Makes `waiting` threads free: connections already cut off but not yet closed count, and the
-  // rest are the readers that have waited longest.
+  // rest are the readers that have waited longest, once they have waited kMinReadingAge.
   void evict_readers(size_t waiting) {
     std::lock_guard<std::mutex> lock(mutex);
     size_t freeing = 0;
     for (Connection* c : open) freeing += c->evicted ? 1 : 0;
+    const Clock::time_point old_enough = Clock::now() - kMinReadingAge;
     while (freeing < waiting) {
       Connection* oldest = nullptr;
       for (Connection* c : open)
-        if (c->reading && !c->evicted && (!oldest || c->since < oldest->since)) oldest = c;
+        if (c->reading && !c->evicted && c->since <= old_enough && (!oldest || c->since < oldest->since)) oldest = c;
       if (!oldest) return;
       oldest->evicted = true;
       ::shutdown(oldest->sock, SHUT_RDWR);

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "codec.h"
-#include "jpeg_check.h"
+#include "image_check.h"
 #include "pconv/error.h"
 #include "pconv/files.h"
 #include "pconv/log.h"
@@ -26,8 +26,8 @@ void check_pixels(const std::string& what, cv::Size size, int64_t max_pixels) {
 }
 
 cv::Mat decode_checked(const std::vector<uint8_t>& bytes, const std::string& what) {
-  if (const std::optional<std::string> problem = jpeg_problem(bytes))
-    throw Error(what + ": corrupt or truncated JPEG: " + *problem);
+  if (const std::optional<std::string> problem = image_problem(bytes))
+    throw Error(what + ": corrupt or truncated " + (is_jpeg(bytes) ? "JPEG" : "PNG") + ": " + *problem);
   cv::Mat image = codec::decode(bytes);
   if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
   if (image.depth() != CV_8U && image.depth() != CV_16U)

@@ -252,7 +252,7 @@ TEST_F(Server, RefusesBadRequestsWithAJsonMessage) {
       {form(png(image), ""), "missing field 'mask'"},
       {form("not an image at all", png(hole)), "image: not a PNG, JPEG, WebP or BMP image"},
       {form(png(image), "plain text, not a mask"), "mask: not a PNG, JPEG, WebP or BMP image"},
-      {form(png(image).substr(0, 60), png(hole)), "image: not a readable image"},
+      {form(png(image).substr(0, 60), png(hole)), "image: corrupt or truncated PNG"},
       {form(png(image), png(test::rect_hole(50, 40, {1, 1, 5, 5}))), "mask is 50x40 but image is 96x72"},
       {form(png(image), png(cv::Mat(image.size(), CV_8U, cv::Scalar(255)))), "hole"},
       {extra, "unknown field 'masks'"},

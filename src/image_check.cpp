@@ -1,10 +1,14 @@
-#include "jpeg_check.h"
+#include "image_check.h"
 
 #include <csetjmp>
 #include <cstdio>
+#include <cstring>
 
 #ifdef PCONV_HAVE_LIBJPEG
 #include <jpeglib.h>
+#endif
+#ifdef PCONV_HAVE_ZLIB
+#include <zlib.h>
 #endif
 
 namespace pconv {
@@ -73,13 +77,40 @@ bool ends_properly(const std::vector<uint8_t>& b) {
   return false;
 }
 
+std::optional<std::string> png_problem(const std::vector<uint8_t>& b) {
+  size_t i = 8;  // after the signature
+  while (i + 12 <= b.size()) {
+    const uint32_t length = static_cast<uint32_t>(b[i]) << 24 | static_cast<uint32_t>(b[i + 1]) << 16 |
+                            static_cast<uint32_t>(b[i + 2]) << 8 | b[i + 3];
+    const std::string type(reinterpret_cast<const char*>(&b[i + 4]), 4);
+    if (length > b.size() - i - 12) return "the " + type + " chunk runs past the end of the file (truncated?)";
+    const uint8_t* crc_at = &b[i + 8 + length];
+    const uint32_t stored = static_cast<uint32_t>(crc_at[0]) << 24 | static_cast<uint32_t>(crc_at[1]) << 16 |
+                            static_cast<uint32_t>(crc_at[2]) << 8 | crc_at[3];
+#ifdef PCONV_HAVE_ZLIB
+    if (crc32(0, &b[i + 4], length + 4) != stored) return "the " + type + " chunk fails its CRC (corrupt data)";
+#else
+    (void)stored;  // without zlib only the chunk structure is checked
+#endif
+    if (type == "IEND") return std::nullopt;
+    i += 12 + length;
+  }
+  return std::string("the data ends before the IEND chunk (truncated?)");
+}
+
+bool is_png(const std::vector<uint8_t>& b) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  return b.size() >= 8 && std::memcmp(b.data(), kSignature, 8) == 0;
+}
+
 }  // namespace
 
 bool is_jpeg(const std::vector<uint8_t>& bytes) {
   return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
 }
 
-std::optional<std::string> jpeg_problem(const std::vector<uint8_t>& bytes) {
+std::optional<std::string> image_problem(const std::vector<uint8_t>& bytes) {
+  if (is_png(bytes)) return png_problem(bytes);
   if (!is_jpeg(bytes)) return std::nullopt;
 #ifdef PCONV_HAVE_LIBJPEG
   char message[JMSG_LENGTH_MAX];
