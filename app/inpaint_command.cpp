@@ -114,7 +114,8 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
   std::error_code ec;
   for (const auto& [input, role] : {std::pair{image_path, "image"}, std::pair{mask_path, "mask"}})
     if (!input.empty() && fs::exists(output_path, ec) && fs::equivalent(input, output_path, ec))
-      throw Error(output_path.string() + ": this is the input " + role + "; refusing to overwrite it (choose another --output)");
+      throw Error(output_path.string() + ": this is the input " + role +
+                  "; refusing to overwrite it (choose another --output)");
   const cv::Mat image = load_image(image_path, o.max_pixels());
   bool from_alpha = false;
   const cv::Mat hole = hole_for(image, image_path, mask_path, o, &from_alpha);
@@ -196,7 +197,8 @@ int run(const Options& o) {
   set_threads(o.threads);
   std::error_code ec;
   if (!fs::exists(o.image, ec)) throw Error(o.image + ": no such file or folder");
-  if (!(o.max_megapixels > 0)) throw Error("--max-megapixels " + std::to_string(o.max_megapixels) + ": must be positive");
+  if (!(o.max_megapixels > 0))
+    throw Error("--max-megapixels " + std::to_string(o.max_megapixels) + ": must be positive");
   if (o.jpeg_quality < 1 || o.jpeg_quality > 100)
     throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
@@ -234,8 +236,7 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();
-  cmd->add_option("--max-megapixels", o->max_megapixels,
-                  "Largest image or mask, read from its header before decoding")
+  cmd->add_option("--max-megapixels", o->max_megapixels, "Largest image or mask, read from its header before decoding")
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr (default: off)");
   return [o] { return run(*o); };

@@ -40,9 +40,9 @@ int run(Options& o) {
   const int port = server.bind();
   install_stop_signals();
   if (!o.server.is_loopback())
-    log_warning("listening on " + o.server.host + ", reachable from other machines" +
-                (o.server.token.empty() ? ", with no token: anyone who can reach this port can use the API (--token)"
-                                        : ""));
+    log_warning(
+        "listening on " + o.server.host + ", reachable from other machines" +
+        (o.server.token.empty() ? ", with no token: anyone who can reach this port can use the API (--token)" : ""));
   const std::string fragment = o.server.token.empty() ? "" : "#token=" + o.server.token;
   log_info("listening on http://" + o.server.host + ":" + std::to_string(port) + "/" + fragment + " (loading " +
            model_path.string() + ")");
@@ -94,7 +94,8 @@ Run add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--timeout", s.timeout_s, "Seconds a request may wait and fill before it gets 503")
       ->capture_default_str();
-  cmd->add_option("--io-timeout", s.io_timeout_s, "Seconds to read a whole request, or to write each part of a response")
+  cmd->add_option("--io-timeout", s.io_timeout_s,
+                  "Seconds to read a whole request, or to write each part of a response")
       ->capture_default_str();
   cmd->add_option("--allow-host", s.allow_hosts,
                   "Host names to answer besides loopback and --host (e.g. this machine's name on the network)");

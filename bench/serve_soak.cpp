@@ -188,11 +188,12 @@ int main(int argc, char** argv) {
   std::vector<double> rss;
   if (pid) rss.push_back(rss_mib(pid));
   const Clock::time_point start = Clock::now();
-  const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(60 * minutes));
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(60 * minutes));
   bool alive = true;
   while (Clock::now() < end && alive) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(
-        std::min(interval_s, std::chrono::duration<double>(end - Clock::now()).count())));
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(std::min(interval_s, std::chrono::duration<double>(end - Clock::now()).count())));
     std::lock_guard<std::mutex> lock(totals.mutex);
     const double r = pid ? rss_mib(pid) : -1;
     alive = !pid || r > 0;
@@ -214,7 +215,8 @@ int main(int argc, char** argv) {
               totals.fills_failed, totals.slow_cut);
   for (const auto& [kind, statuses] : totals.bad) {
     std::printf("        %-26s", kind.c_str());
-    for (const auto& [status, n] : statuses) std::printf(" %dx %s", n, status ? std::to_string(status).c_str() : "closed");
+    for (const auto& [status, n] : statuses)
+      std::printf(" %dx %s", n, status ? std::to_string(status).c_str() : "closed");
     std::printf("\n");
   }
   if (pid && !rss.empty())

@@ -265,8 +265,7 @@ struct GuardedHttpServer::Tracker {
   }
 };
 
-GuardedHttpServer::GuardedHttpServer(ConnectionLimits limits)
-    : limits_(limits), tracker_(std::make_shared<Tracker>()) {
+GuardedHttpServer::GuardedHttpServer(ConnectionLimits limits) : limits_(limits), tracker_(std::make_shared<Tracker>()) {
   set_payload_max_length(static_cast<size_t>(limits_.max_body_bytes));
   new_task_queue = [threads = limits_.threads, tracker = tracker_] {
     return new ConnectionPool(threads, [tracker](size_t waiting) { tracker->evict_readers(waiting); });

@@ -55,7 +55,7 @@ bool scan(const uint8_t* data, size_t size, char* message) {
   info.dct_method = JDCT_IFAST;
   jpeg_start_decompress(&info);
   JSAMPARRAY row = (*info.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&info), JPOOL_IMAGE,
-                                              info.output_width * info.output_components, 1);
+                                             info.output_width * info.output_components, 1);
   while (info.output_scanline < info.output_height) jpeg_read_scanlines(&info, row, 1);
   jpeg_finish_decompress(&info);
   jpeg_destroy_decompress(&info);

@@ -42,7 +42,8 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
     // Outside these bounds the input normalisation overflows or divides by almost nothing, and
     // the fill comes out black or NaN.
     for (float m : info.normalization.mean)
-      if (!(std::abs(m) <= 10.0f)) throw Error(where + ": input mean " + std::to_string(m) + " is out of range [-10, 10]");
+      if (!(std::abs(m) <= 10.0f))
+        throw Error(where + ": input mean " + std::to_string(m) + " is out of range [-10, 10]");
     for (float s : info.normalization.std)
       if (!(s >= 1e-3f && s <= 1e3f))
         throw Error(where + ": input std " + std::to_string(s) + " is out of range [0.001, 1000]");

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -314,13 +314,13 @@ httplib::Server::HandlerResponse InpaintServer::State::screen(const httplib::Req
   };
   const std::string host = req.get_header_value("Host");
   if (!host_allowed(host))
-    return refuse(403, "host '" + host + "' is not this server's name; start it with --allow-host " +
-                           host_name(host) + " to answer it");
+    return refuse(403, "host '" + host + "' is not this server's name; start it with --allow-host " + host_name(host) +
+                           " to answer it");
   const std::string origin = req.get_header_value("Origin");
   if (!origin.empty()) {
     if (!origin_allowed(req, origin))
-      return refuse(403, "requests from the page at " + origin +
-                             " are refused; start the server with --allow-origin " + origin + " to allow them");
+      return refuse(403, "requests from the page at " + origin + " are refused; start the server with --allow-origin " +
+                             origin + " to allow them");
     res.set_header("Access-Control-Allow-Origin", origin);
     res.set_header("Vary", "Origin");
   }
@@ -356,8 +356,7 @@ httplib::Server::HandlerResponse InpaintServer::State::screen(const httplib::Req
       const unsigned long long length = std::strtoull(text.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || errno != 0 || text[0] == '-')
         return refuse(400, "Content-Length '" + text + "': not a length");
-      if (length > static_cast<unsigned long long>(options.max_upload_bytes))
-        return refuse(413, upload_limit_text());
+      if (length > static_cast<unsigned long long>(options.max_upload_bytes)) return refuse(413, upload_limit_text());
     }
   }
   return R::Unhandled;
@@ -372,10 +371,10 @@ void InpaintServer::State::health(httplib::Response& res) {
     return;
   }
   res.set_content(dump(json{{"status", "ok"},
-                       {"running", queue.running()},
-                       {"waiting", queue.waiting()},
-                       {"concurrency", options.concurrency},
-                       {"queue", options.queue}}),
+                            {"running", queue.running()},
+                            {"waiting", queue.waiting()},
+                            {"concurrency", options.concurrency},
+                            {"queue", options.queue}}),
                   kJson);
 }
 

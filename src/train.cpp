@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <opencv2/core/utility.hpp>
+#include <optional>
 
 #include "checkpoint.h"
 #include "pconv/data.h"
@@ -113,7 +113,8 @@ TrainResult train(const TrainOptions& options, bool resume) {
   // Rank 0 reads the checkpoint and sends it: the other machines need no copy of --out.
   int64_t step = 0;
   if (group && resume) checkpoint_bytes = group->broadcast_bytes(checkpoint_bytes);
-  if (resume) on_every_rank([&] { step = load_checkpoint(checkpoint_bytes, checkpoint.string(), net, optimizer, device); });
+  if (resume)
+    on_every_rank([&] { step = load_checkpoint(checkpoint_bytes, checkpoint.string(), net, optimizer, device); });
   std::unique_ptr<GradientReducer> reducer;
   if (group) {
     torch::NoGradGuard no_grad;

@@ -157,8 +157,8 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
   jpeg.resize(jpeg.size() * 6 / 10);
   write_file_atomic(dir / "truncated.jpg", jpeg);
   // A PNG whose header says 20000x20000: refused before anything is decoded.
-  std::vector<uint8_t> huge = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                               0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> huge = {0x89, 'P',  'N',  'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0,
+                               0,    0x4E, 0x20, 0,   0,    0x4E, 0x20, 8,    2, 0, 0, 0,  0,   0,   0,   0};
   write_file_atomic(dir / "huge.png", huge);
   const std::string io = "-i " + p("photo.png") + " -m " + p("mask.png");
   const std::vector<Case> cases = {
@@ -205,7 +205,8 @@ TEST_F(Cli, FolderModeRefusesToOverwriteMasksAndNamesBrokenLinks) {
   cv::imwrite(p("images/a.png"), image);
   cv::imwrite(p("masks/a.png"), hole);
   fs::create_symlink(dir / "nowhere.png", dir / "images" / "b.png");
-  const auto into_masks = pconv("inpaint " + common() + "-i " + p("images") + " -m " + p("masks") + " -o " + p("masks"));
+  const auto into_masks =
+      pconv("inpaint " + common() + "-i " + p("images") + " -m " + p("masks") + " -o " + p("masks"));
   EXPECT_EQ(into_masks.code, 1) << into_masks.output;
   EXPECT_NE(into_masks.output.find("must differ from the mask folder"), std::string::npos) << into_masks.output;
   EXPECT_EQ(cv::countNonZero(load_image(dir / "masks" / "a.png") != hole), 0) << "the mask is intact";

@@ -122,7 +122,8 @@ class DistributedTrain : public ::testing::Test {
   }
 
   // Starts the `world` ranks of one job.
-  std::vector<std::unique_ptr<Rank>> launch(int world, const std::vector<std::string>& a, const std::string& name) const {
+  std::vector<std::unique_ptr<Rank>> launch(int world, const std::vector<std::string>& a,
+                                            const std::string& name) const {
     const int port = test::free_port();
     std::vector<std::unique_ptr<Rank>> ranks;
     for (int r = 0; r < world; ++r) ranks.push_back(start_rank(r, world, port, a, name));
@@ -222,8 +223,7 @@ TEST_F(DistributedTrain, AMissingRankIsReportedNotWaitedForForever) {
   alone.pop_back();  // rank 1 never comes (killed at once)
   const int status = alone[0]->wait(std::chrono::seconds(60));
   EXPECT_EQ(status, 1);
-  EXPECT_NE(alone[0]->err().find("could not join the other ranks at 127.0.0.1:"), std::string::npos)
-      << alone[0]->err();
+  EXPECT_NE(alone[0]->err().find("could not join the other ranks at 127.0.0.1:"), std::string::npos) << alone[0]->err();
 }
 
 }  // namespace

@@ -217,12 +217,15 @@ TEST(Image, TruncatedOrCorruptPngsAreRefusedNamingTheFile) {
   const std::vector<uint8_t> png = encode_image(test::test_image(160, 120), ".png", "test");
   EXPECT_EQ(decode_image(png, "whole.png").size(), cv::Size(160, 120));
   const std::vector<uint8_t> cut(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(png.size() * 2 / 3));
-  test::expect_error([&] { decode_image(cut, "cut.png"); }, "cut.png: corrupt or truncated PNG: the IDAT chunk runs past");
+  test::expect_error([&] { decode_image(cut, "cut.png"); },
+                     "cut.png: corrupt or truncated PNG: the IDAT chunk runs past");
   const std::vector<uint8_t> no_end(png.begin(), png.end() - 12);
-  test::expect_error([&] { decode_image(no_end, "no_end.png"); }, "no_end.png: corrupt or truncated PNG: the data ends");
+  test::expect_error([&] { decode_image(no_end, "no_end.png"); },
+                     "no_end.png: corrupt or truncated PNG: the data ends");
   std::vector<uint8_t> flipped = png;
   flipped[png.size() / 2] ^= 0x01;
-  test::expect_error([&] { decode_image(flipped, "flipped.png"); }, "flipped.png: corrupt or truncated PNG: the IDAT chunk fails its CRC");
+  test::expect_error([&] { decode_image(flipped, "flipped.png"); },
+                     "flipped.png: corrupt or truncated PNG: the IDAT chunk fails its CRC");
 }
 
 TEST(Image, LoadImageAppliesThePixelLimit) {

@@ -2,12 +2,11 @@
 #include "pconv/model_file.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <fstream>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "pconv/error.h"
 #include "pconv/files.h"
@@ -225,8 +224,8 @@ TEST(ModelFile, MetadataForAHugeNetworkIsRefusedBeforeAllocating) {
   getrusage(RUSAGE_SELF, &before);
   expect_error([&] { load_model(dir / "small.safetensors"); }, "missing tensor");
   getrusage(RUSAGE_SELF, &after);
-  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 500 * 1024) << "peak memory grew by " << after.ru_maxrss - before.ru_maxrss
-                                                          << " KiB";
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 500 * 1024)
+      << "peak memory grew by " << after.ru_maxrss - before.ru_maxrss << " KiB";
 }
 
 TEST(ModelFile, RefusesStatisticsAndNormalisationThatBreakTheFill) {
@@ -256,8 +255,11 @@ TEST(ModelFile, ANetworkThatOverflowsIsAnErrorNamingTheModel) {
     if (name.find(".weight") != std::string::npos && name.rfind("pconv", 0) == 0) tensor = tensor * 1e18;
   write_safetensors(dir / "huge.safetensors", f);
   const Inpainter inpainter = Inpainter::from_file(dir / "huge.safetensors");  // every weight is finite
-  expect_error([&] { inpainter.predict(cv::Mat(64, 64, CV_32FC3, cv::Scalar::all(0.5)), test::rect_hole(64, 64, {8, 8, 20, 20})); },
-               "huge.safetensors: the network's output holds NaN or infinite values");
+  expect_error(
+      [&] {
+        inpainter.predict(cv::Mat(64, 64, CV_32FC3, cv::Scalar::all(0.5)), test::rect_hole(64, 64, {8, 8, 20, 20}));
+      },
+      "huge.safetensors: the network's output holds NaN or infinite values");
 }
 
 TEST(ModelFile, Sha256SidecarIsCheckedOnLoad) {

@@ -1,20 +1,19 @@
 // The HTTP API over loopback: the happy path and every way a client can get it wrong.
 #include "pconv/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 #include <thread>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "pconv/image.h"
 #include "test_util.h"
@@ -52,7 +51,9 @@ class RawConnection {
   }
   ~RawConnection() { ::close(fd_); }
   bool connected() const { return connected_; }
-  bool send(const std::string& bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()); }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
+  }
   // Everything the server sends until it closes the connection or `seconds` pass.
   std::string receive(double seconds) {
     std::string out;
@@ -436,8 +437,9 @@ TEST_F(Server, SlowClientsAreCutOffAndHealthKeepsAnswering) {
   EXPECT_TRUE(trickle.closed()) << "still open after 8 s of a 2 s header deadline";
   // A body announced and never sent is cut off at the request deadline.
   RawConnection stalled(port);
-  ASSERT_TRUE(stalled.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
-                           "boundary=x\r\nContent-Length: 60000\r\n\r\nabc"));
+  ASSERT_TRUE(
+      stalled.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                   "boundary=x\r\nContent-Length: 60000\r\n\r\nabc"));
   stalled.receive(8);
   EXPECT_TRUE(stalled.closed());
   EXPECT_TRUE(healthy(port));
@@ -448,8 +450,9 @@ TEST_F(Server, TheUploadLimitHoldsForChunkedBodies) {
   o.max_upload_bytes = 64 * 1024;
   start(o);
   RawConnection c(port);
-  ASSERT_TRUE(c.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
-                     "boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+             "boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"));
   const std::string chunk(16 * 1024, 'x');
   char size_line[32];
   std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "pconv/error.h"
@@ -145,8 +144,9 @@ TEST(Train, AResumedLogKeepsItsStepsUniqueAndIncreasing) {
   o.iterations = 3;
   train(o, false);
   // Lines written after the last checkpoint by a run that was then killed.
-  std::ofstream(fs::path(o.out) / "metrics.jsonl", std::ios::app)
-      << R"({"step":4,"stage":1,"loss":{"total":1.0}})" << "\n" << R"({"step":5,"stage":1,"lo)";
+  std::ofstream(fs::path(o.out) / "metrics.jsonl", std::ios::app) << R"({"step":4,"stage":1,"loss":{"total":1.0}})"
+                                                                  << "\n"
+                                                                  << R"({"step":5,"stage":1,"lo)";
   o.iterations = 6;
   train(o, true);
   const std::vector<int64_t> steps = logged_steps(fs::path(o.out) / "metrics.jsonl");

@@ -19,9 +19,9 @@
 #include <opencv2/core.hpp>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "pconv/image.h"
-#include <vector>
 
 namespace pconv {
 
@@ -54,11 +54,11 @@ struct BatchLoaderOptions {
   int image_size = 256;
   bool flip = true;
   uint64_t seed = 0;
-  int workers = 2;         ///< threads that decode and augment
-  int prefetch = 4;        ///< batches prepared ahead of the consumer
-  size_t cache_mb = 2048;  ///< decoded, reduced photos kept in memory (0: decode every time)
+  int workers = 2;                         ///< threads that decode and augment
+  int prefetch = 4;                        ///< batches prepared ahead of the consumer
+  size_t cache_mb = 2048;                  ///< decoded, reduced photos kept in memory (0: decode every time)
   int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos are skipped with a warning
-  int rank = 0;            ///< this process's share of each global batch
+  int rank = 0;                            ///< this process's share of each global batch
   int world_size = 1;
 };
 

@@ -78,10 +78,10 @@ struct EvaluationOptions {
   std::filesystem::path masks;   ///< a mask set; empty: generated per category
   int per_category = 10;         ///< generated masks per category (without a mask set)
   uint64_t seed = 0;
-  int size = 256;    ///< square centre crop; 0 = native size (masks generated per image)
-  int jobs = 1;      ///< images evaluated in parallel
+  int size = 256;                          ///< square centre crop; 0 = native size (masks generated per image)
+  int jobs = 1;                            ///< images evaluated in parallel
   int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos and masks are refused
-  int examples = 2;  ///< examples per category kept for the HTML page
+  int examples = 2;                        ///< examples per category kept for the HTML page
 };
 
 struct CellResult {

@@ -20,20 +20,20 @@
 namespace pconv {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";         ///< loopback unless told otherwise
-  int port = 8080;                        ///< 0 = any free port (bind() returns it)
-  int concurrency = 1;                    ///< inpaintings at once (each uses every LibTorch thread)
-  int queue = 16;                         ///< requests that may wait for a slot; more get 503
-  int64_t max_upload_bytes = 64ll << 20;  ///< whole request body; larger gets 413
-  int64_t max_pixels = 40'000'000;        ///< per image, read from its header; larger gets 400
-  int timeout_s = 120;                    ///< waiting plus filling, per request; then 503
-  int io_timeout_s = 30;                  ///< reading a whole request (headers and body); each write
-  int header_timeout_s = 10;              ///< reading a request's line and headers
-  std::vector<std::string> allow_hosts;   ///< Host names answered besides loopback and `host`
-  std::vector<std::string> allow_origins; ///< pages (scheme://host:port) that may call the API
-  std::string token;                      ///< when set, the API (not health) needs "Bearer <token>"
-  InpaintOptions inpaint;                 ///< tile and overlap
-  std::string model_name;                 ///< shown by /api/v1/model (the file name)
+  std::string host = "127.0.0.1";          ///< loopback unless told otherwise
+  int port = 8080;                         ///< 0 = any free port (bind() returns it)
+  int concurrency = 1;                     ///< inpaintings at once (each uses every LibTorch thread)
+  int queue = 16;                          ///< requests that may wait for a slot; more get 503
+  int64_t max_upload_bytes = 64ll << 20;   ///< whole request body; larger gets 413
+  int64_t max_pixels = 40'000'000;         ///< per image, read from its header; larger gets 400
+  int timeout_s = 120;                     ///< waiting plus filling, per request; then 503
+  int io_timeout_s = 30;                   ///< reading a whole request (headers and body); each write
+  int header_timeout_s = 10;               ///< reading a request's line and headers
+  std::vector<std::string> allow_hosts;    ///< Host names answered besides loopback and `host`
+  std::vector<std::string> allow_origins;  ///< pages (scheme://host:port) that may call the API
+  std::string token;                       ///< when set, the API (not health) needs "Bearer <token>"
+  InpaintOptions inpaint;                  ///< tile and overlap
+  std::string model_name;                  ///< shown by /api/v1/model (the file name)
 
   /// Throws pconv::Error naming the first bad value.
   void check() const;

@@ -47,9 +47,9 @@ struct TrainOptions {
   std::string out = "runs/pconv";
   uint64_t seed = 0;
   std::string device = "auto";
-  int threads = 0;      ///< LibTorch threads; 0 = every core
-  int workers = 2;      ///< data threads
-  int cache_mb = 2048;  ///< memory for decoded training photos (0: decode every time)
+  int threads = 0;             ///< LibTorch threads; 0 = every core
+  int workers = 2;             ///< data threads
+  int cache_mb = 2048;         ///< memory for decoded training photos (0: decode every time)
   double max_megapixels = 64;  ///< larger photos are skipped with a warning (a decompression bomb)
   int64_t checkpoint_every = 500;
   int64_t validate_every = 500;
@@ -76,9 +76,9 @@ struct TrainResult {
   bool interrupted = false;     ///< stopped by a signal (a checkpoint was written)
   std::filesystem::path model;  ///< the exported model file (when the run finished)
   double samples_per_second = 0;
-  double data_wait_share = 0;  ///< share of wall time the training loop waited for data
-  int world_size = 1;          ///< processes that trained together
-  int rank = 0;                ///< this process's rank among them
+  double data_wait_share = 0;      ///< share of wall time the training loop waited for data
+  int world_size = 1;              ///< processes that trained together
+  int rank = 0;                    ///< this process's rank among them
   double communication_share = 0;  ///< share of wall time rank 0 was blocked in collectives
 };
 

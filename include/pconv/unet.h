@@ -14,9 +14,6 @@
 //   torch::Tensor out = net(image, mask);   // image (N,3,H,W) normalised; mask (N,1,H,W), 1 = valid
 #include <torch/torch.h>
 
-#include <string>
-#include <vector>
-
 #include <map>
 #include <string>
 #include <vector>

@@ -15,9 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void put(const fs::path& path, const std::string& bytes) {
-  pconv::write_file_atomic(path, bytes.data(), bytes.size());
-}
+void put(const fs::path& path, const std::string& bytes) { pconv::write_file_atomic(path, bytes.data(), bytes.size()); }
 
 std::string text(const std::vector<uint8_t>& b) { return std::string(b.begin(), b.end()); }
 
@@ -27,7 +25,8 @@ std::string multipart(const std::vector<std::pair<std::string, std::string>>& fi
     body += "--b\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" + name +
             ".png\"\r\nContent-Type: image/png\r\n\r\n" + value + "\r\n";
   body += "--b--\r\n";
-  std::string head = "POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n";
+  std::string head =
+      "POST /api/v1/inpaint HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n";
   if (!chunked) return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", body.size());
@@ -54,7 +53,8 @@ int main(int argc, char** argv) {
   rgba(cv::Rect(4, 4, 6, 4)).setTo(cv::Scalar(0, 0, 0, 0));
   hole(cv::Rect(4, 4, 6, 4)).setTo(255);
   const fs::path images = root / "fuzz_decode_image";
-  for (const char* ext : {".png", ".jpg", ".webp", ".bmp"}) put(images / (std::string("rgb") + ext), text(pconv::encode_image(rgb, ext, "seed")));
+  for (const char* ext : {".png", ".jpg", ".webp", ".bmp"})
+    put(images / (std::string("rgb") + ext), text(pconv::encode_image(rgb, ext, "seed")));
   put(images / "gray.jpg", text(pconv::encode_image(gray, ".jpg", "seed")));
   put(images / "gray16.png", text(pconv::encode_image(gray16, ".png", "seed")));
   put(images / "rgba.png", text(pconv::encode_image(rgba, ".png", "seed")));
@@ -70,12 +70,14 @@ int main(int argc, char** argv) {
   pconv::save_model(root / "fuzz_model_file" / "plain.safetensors", plain, info);
 
   const fs::path http = root / "fuzz_http_request";
-  const std::string png = text(pconv::encode_image(rgb, ".png", "seed")), mask = text(pconv::encode_image(hole, ".png", "seed"));
+  const std::string png = text(pconv::encode_image(rgb, ".png", "seed")),
+                    mask = text(pconv::encode_image(hole, ".png", "seed"));
   put(http / "fill.http", multipart({{"image", png}, {"mask", mask}, {"format", "jpeg"}}, false));
   put(http / "fill-chunked.http", multipart({{"image", png}, {"mask", mask}, {"invert_mask", "true"}}, true));
   put(http / "fill-alpha.http", multipart({{"image", text(pconv::encode_image(rgba, ".png", "seed"))}}, false));
   put(http / "health.http", "GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\n\r\nGET /api/v1/model HTTP/1.1\r\n\r\n");
-  put(http / "page.http", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\nRange: bytes=0-10\r\n\r\n");
+  put(http / "page.http",
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\nRange: bytes=0-10\r\n\r\n");
   put(http / "options.http", "OPTIONS /api/v1/inpaint HTTP/1.1\r\nHost: [::1]\r\nOrigin: http://a.example\r\n\r\n");
   put(http / "delete.http", "DELETE /api/v1/%ff HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n");
   return 0;
