@@ -289,6 +289,11 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
   const auto bad = pconv("evaluate --images " + p("nothing") + " --out " + p("r2"));
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.output.find("nothing"), std::string::npos) << bad.output;
+  const auto too_big = pconv("evaluate --images " + p("photos") + " --size 64 --method telea --out " + p("r3") +
+                             " --jobs 1 --max-megapixels 0.001");
+  EXPECT_EQ(too_big.code, 1);
+  EXPECT_NE(too_big.output.find("80x64 is 0.00512 megapixels, more than the limit of 0.001"), std::string::npos)
+      << too_big.output;
 }
 
 TEST_F(Cli, InfoPrintsTheArchitecture) {
