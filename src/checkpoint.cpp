@@ -23,7 +23,7 @@ size_t verified_archive_size(const std::vector<uint8_t>& bytes, const std::strin
   if (ends_with(bytes, kTrailerSize, kTag)) {
     const size_t size = bytes.size() - kTrailerSize;
     const std::string stored(bytes.end() - 64, bytes.end());
-    if (sha256_hex(std::vector<uint8_t>(bytes.begin(), bytes.begin() + size)) != stored)
+    if (sha256_hex(bytes.data(), size) != stored)
       throw Error(what + ": the checkpoint is damaged (its checksum does not match)");
     return size;
   }

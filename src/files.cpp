@@ -67,11 +67,10 @@ std::string lower_extension(const fs::path& path) {
   return ext;
 }
 
-std::string sha256_hex(const std::vector<uint8_t>& bytes) {
+std::string sha256_hex(const void* bytes, size_t size) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr))
-    throw Error("SHA-256: OpenSSL failed");
+  if (!EVP_Digest(bytes, size, digest, &length, EVP_sha256(), nullptr)) throw Error("SHA-256: OpenSSL failed");
   std::ostringstream hex;
   for (unsigned int i = 0; i < length; ++i) hex << std::hex << std::setw(2) << std::setfill('0') << int(digest[i]);
   return hex.str();

@@ -72,6 +72,20 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// Answers 500 for the exception being handled (also from httplib's exception handler), and logs
+// what it was once; the client learns nothing of the server's internals.
+void answer_internal_error(const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  log_warning(req.method + " " + dump(json(req.path)) + ": internal error: " + what);
+  send_error(res, 500, "internal error");
+}
+
 void send_unavailable(httplib::Response& res, const std::string& message, int retry_after_s) {
   if (retry_after_s > 0) res.set_header("Retry-After", std::to_string(retry_after_s));
   send_error(res, 503, message);
@@ -143,7 +157,6 @@ struct InpaintServer::State {
   ServerOptions options;
   GuardedHttpServer http;
   WorkQueue queue;
-  int port = 0;
   // Path -> the methods it answers; anything else is refused before its body is read.
   std::map<std::string, std::string> allowed_methods;
   std::atomic<bool> stopping{false}, listening{false};
@@ -199,12 +212,8 @@ void InpaintServer::State::guard(const char* method, const std::string& path, ht
     GuardedHttpServer::mark_handling();
     try {
       handler(req, res);
-    } catch (const std::exception& e) {
-      log_warning(req.method + " " + req.path + ": internal error: " + e.what());
-      send_error(res, 500, "internal error");
     } catch (...) {
-      log_warning(req.method + " " + req.path + ": internal error");
-      send_error(res, 500, "internal error");
+      answer_internal_error(req, res, std::current_exception());
     }
   };
   // httplib matches patterns as regular expressions; escaped, a path matches only itself.
@@ -234,10 +243,9 @@ void InpaintServer::State::routes() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     try {
       return screen(req, res);
-    } catch (const std::exception& e) {
-      log_warning(req.method + " " + req.path + ": internal error: " + e.what());
+    } catch (...) {
       GuardedHttpServer::close_after_response();
-      send_error(res, 500, "internal error");
+      answer_internal_error(req, res, std::current_exception());
       return httplib::Server::HandlerResponse::Handled;
     }
   });
@@ -250,17 +258,7 @@ void InpaintServer::State::routes() {
     }
   });
   // Handlers are guarded; this catches what httplib itself throws while routing.
-  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log_warning(req.method + " " + req.path + ": internal error: " + what);
-    send_error(res, 500, "internal error");
-  });
+  http.set_exception_handler(answer_internal_error);
   http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     log_info(req.remote_addr + " " + req.method + " " + dump(json(req.path)) + " " + std::to_string(res.status) + " " +
              std::to_string(res.body.size()) + " bytes");
@@ -510,7 +508,6 @@ int InpaintServer::bind() {
   if (port <= 0)
     throw Error(s.options.host + ":" + std::to_string(s.options.port) +
                 ": cannot listen there (address in use, or not an address of this machine)");
-  s.port = port;
   return port;
 }
 

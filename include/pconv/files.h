@@ -19,7 +19,8 @@ inline void write_file_atomic(const std::filesystem::path& path, const std::vect
 }
 
 /// SHA-256 of the bytes, as 64 lower-case hex digits.
-std::string sha256_hex(const std::vector<uint8_t>& bytes);
+std::string sha256_hex(const void* bytes, size_t size);
+inline std::string sha256_hex(const std::vector<uint8_t>& bytes) { return sha256_hex(bytes.data(), bytes.size()); }
 
 /// When `path`.sha256 exists (the sha256sum format: the hex digest first), checks that the file
 /// has that digest; throws pconv::Error naming both digests when it does not.
