@@ -6,11 +6,13 @@
 #include <thread>
 
 #include "commands.h"
-#include "pconv/device.h"
-#include "pconv/error.h"
-#include "pconv/evaluate.h"
-#include "pconv/image.h"
-#include "pconv/log.h"
+#include "pconv/eval/evaluate.h"
+#include "pconv/eval/report.h"
+#include "pconv/infer/device.h"
+#include "pconv/io/error.h"
+#include "pconv/io/image.h"
+#include "pconv/io/log.h"
+#include "pconv/io/progress.h"
 
 namespace pconv::app {
 
@@ -60,13 +62,9 @@ Run add_evaluate_command(CLI::App& root) {
       owned.push_back(make_method(spec, dev, *radius, *model_options));
       list.push_back(owned.back().get());
     }
-    const bool tty = isatty(STDERR_FILENO);
-    const EvaluationReport report = evaluate(*o, list, [tty](size_t done, size_t total) {
-      if (tty)
-        std::fprintf(stderr, "\rpconv: evaluated %zu/%zu%s", done, total, done == total ? "\n" : "");
-      else if (done == total || done % 50 == 0)
-        log_info("evaluated " + std::to_string(done) + "/" + std::to_string(total));
-    });
+    ProgressLine progress(false, /*log_every=*/50);
+    const EvaluationReport report =
+        evaluate(*o, list, [&progress](size_t done, size_t total) { progress.count("pconv: evaluated", done, total); });
     write_report(report, *out);
     std::cout << report_markdown(report);
     log_info("report written to " + *out + "/report.{md,csv,json,html}");

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "pconv/model_file.h"
+#include "pconv/nn/model_file.h"
 
 namespace pconv::app {
 

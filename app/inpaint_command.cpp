@@ -9,12 +9,13 @@
 #include <sstream>
 
 #include "commands.h"
-#include "pconv/device.h"
-#include "pconv/error.h"
-#include "pconv/files.h"
-#include "pconv/image.h"
-#include "pconv/inpainter.h"
-#include "pconv/log.h"
+#include "pconv/infer/device.h"
+#include "pconv/infer/inpainter.h"
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/image.h"
+#include "pconv/io/log.h"
+#include "pconv/io/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -31,18 +32,11 @@ struct Options {
   int64_t max_pixels() const { return static_cast<int64_t>(max_megapixels * 1e6); }
 };
 
-const std::vector<std::string> kImageExtensions = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"};
-
-bool looks_like_image(const fs::path& p) {
-  const std::string ext = lower_extension(p);
-  return std::find(kImageExtensions.begin(), kImageExtensions.end(), ext) != kImageExtensions.end();
-}
-
 std::vector<fs::path> images_in(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const fs::path& p = entry.path();
-    if (p.filename().string()[0] == '.' || !looks_like_image(p)) continue;
+    if (p.filename().string()[0] == '.' || !is_image_file(p)) continue;
     std::error_code ec;
     if (entry.is_symlink(ec) && !fs::exists(p, ec))
       log_warning(p.string() + ": a link to nothing (" + fs::read_symlink(p, ec).string() + "); skipped");
@@ -69,17 +63,12 @@ fs::path find_mask(const fs::path& mask_dir, const fs::path& image) {
 }
 
 // Loads the hole mask for `image`: a mask file when given, else the image's own transparency.
-cv::Mat hole_for(const cv::Mat& image, const fs::path& image_path, const fs::path& mask_path, const Options& o,
-                 bool* from_alpha) {
-  *from_alpha = false;
-  if (mask_path.empty()) {
-    if (image.channels() != 4)
-      throw Error(image_path.string() + ": no mask given and the image has no alpha channel to serve as one");
-    *from_alpha = true;
-    return alpha_hole_mask(image);
-  }
-  const cv::Mat raw = load_image(mask_path, o.max_pixels());
-  HoleMask mask = binarize_mask(raw, o.invert_mask);
+HoleMask hole_for(const cv::Mat& image, const fs::path& image_path, const fs::path& mask_path, const Options& o) {
+  const cv::Mat raw = mask_path.empty() ? cv::Mat() : load_image(mask_path, o.max_pixels());
+  std::optional<HoleMask> found = image_hole(image, raw, o.invert_mask);
+  if (!found) throw Error(image_path.string() + ": no mask given and the image has no alpha channel to serve as one");
+  HoleMask& mask = *found;
+  if (mask.from_alpha) return mask;
   if (mask.gray_fraction > 0.01) {
     std::ostringstream msg;
     msg << mask_path.string() << ": " << std::fixed << std::setprecision(1) << 100.0 * mask.gray_fraction
@@ -94,31 +83,32 @@ cv::Mat hole_for(const cv::Mat& image, const fs::path& image_path, const fs::pat
     log_info(sizes + "; mask resized (nearest neighbour)");
     cv::resize(mask.hole, mask.hole, image.size(), 0, 0, cv::INTER_NEAREST);
   }
-  return mask.hole;
+  return mask;
 }
 
 TileProgress tile_progress(const std::string& name, bool quiet) {
-  if (quiet || !isatty(STDERR_FILENO)) return {};
-  return [name](int done, int total) {
+  auto line = std::make_shared<ProgressLine>(quiet);
+  if (!line->drawing()) return {};
+  return [name, line](int done, int total) {
     if (total < 2) return;
-    std::fprintf(stderr, "\rpconv: %s: tile %d/%d (%d%%)%s", name.c_str(), done, total, 100 * done / total,
-                 done == total ? "\n" : "");
-    std::fflush(stderr);
+    line->show("pconv: " + name + ": tile " + std::to_string(done) + "/" + std::to_string(total) + " (" +
+               std::to_string(100 * done / total) + "%)");
+    if (done == total) line->finish();
   };
 }
 
 // Fills one image and writes the result; throws pconv::Error on any problem with this file.
 void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const fs::path& mask_path,
                   const fs::path& output_path, const Options& o) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   std::error_code ec;
   for (const auto& [input, role] : {std::pair{image_path, "image"}, std::pair{mask_path, "mask"}})
     if (!input.empty() && fs::exists(output_path, ec) && fs::equivalent(input, output_path, ec))
       throw Error(output_path.string() + ": this is the input " + role +
                   "; refusing to overwrite it (choose another --output)");
   const cv::Mat image = load_image(image_path, o.max_pixels());
-  bool from_alpha = false;
-  const cv::Mat hole = hole_for(image, image_path, mask_path, o, &from_alpha);
+  const HoleMask mask = hole_for(image, image_path, mask_path, o);
+  const cv::Mat& hole = mask.hole;
   const int hole_pixels = cv::countNonZero(hole);
   if (hole_pixels == 0) {
     log_info(image_path.string() + ": the mask has no hole pixels; the output is the input unchanged");
@@ -130,7 +120,7 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
     return;
   }
   InpaintOptions options = o.inpaint;
-  options.opaque_fill = from_alpha;
+  options.opaque_fill = mask.from_alpha;
   options.progress = tile_progress(image_path.filename().string(), o.quiet);
   cv::Mat result;
   try {
@@ -139,7 +129,7 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
     throw Error(image_path.string() + ": " + e.what());
   }
   save_image(output_path, result, o.jpeg_quality);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.seconds();
   std::ostringstream msg;
   msg << output_path.string() << ": filled " << hole_pixels << " hole pixels of " << image.cols << "x" << image.rows
       << " in " << std::fixed << std::setprecision(2) << seconds << " s";

@@ -7,8 +7,8 @@
 #include <map>
 
 #include "commands.h"
-#include "pconv/error.h"
-#include "pconv/inpainter.h"
+#include "pconv/infer/inpainter.h"
+#include "pconv/io/error.h"
 
 namespace fs = std::filesystem;
 

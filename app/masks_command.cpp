@@ -5,9 +5,10 @@
 #include <iostream>
 
 #include "commands.h"
-#include "pconv/error.h"
-#include "pconv/evaluate.h"
-#include "pconv/log.h"
+#include "pconv/data/mask_set.h"
+#include "pconv/io/error.h"
+#include "pconv/io/log.h"
+#include "pconv/io/progress.h"
 
 namespace pconv::app {
 
@@ -29,10 +30,9 @@ Run add_masks_command(CLI::App& root) {
     o->out = *out;
     o->images = *images;
     o->width = o->height = *size;
-    const bool tty = isatty(STDERR_FILENO);
-    const size_t n = write_mask_set(*o, [tty](size_t done, size_t total) {
-      if (tty) std::fprintf(stderr, "\rpconv: masks %zu/%zu%s", done, total, done == total ? "\n" : "");
-    });
+    ProgressLine progress;
+    const size_t n =
+        write_mask_set(*o, [&progress](size_t done, size_t total) { progress.count("pconv: masks", done, total); });
     log_info(std::to_string(n) + " masks written to " + *out);
     return 0;
   };

@@ -4,11 +4,11 @@
 #include <thread>
 
 #include "commands.h"
-#include "pconv/device.h"
-#include "pconv/error.h"
-#include "pconv/log.h"
-#include "pconv/server.h"
-#include "pconv/signals.h"
+#include "pconv/infer/device.h"
+#include "pconv/io/error.h"
+#include "pconv/io/log.h"
+#include "pconv/io/signals.h"
+#include "pconv/serve/server.h"
 
 namespace fs = std::filesystem;
 

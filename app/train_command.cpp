@@ -2,10 +2,10 @@
 #include <iostream>
 
 #include "commands.h"
-#include "pconv/error.h"
-#include "pconv/log.h"
-#include "pconv/signals.h"
-#include "pconv/train.h"
+#include "pconv/io/error.h"
+#include "pconv/io/log.h"
+#include "pconv/io/signals.h"
+#include "pconv/train/train.h"
 
 namespace fs = std::filesystem;
 

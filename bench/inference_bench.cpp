@@ -6,8 +6,8 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "pconv/device.h"
-#include "pconv/unet.h"
+#include "pconv/infer/device.h"
+#include "pconv/nn/unet.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "pconv/poisson_blend.h"
+#include "pconv/infer/poisson_blend.h"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "pconv/data.h"
-#include "pconv/image.h"
-#include "pconv/masks.h"
+#include "pconv/data/masks.h"
+#include "pconv/data/photos.h"
+#include "pconv/io/image.h"
 
 namespace pconv::bench {
 

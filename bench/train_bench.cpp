@@ -10,11 +10,12 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
-#include "pconv/data.h"
-#include "pconv/device.h"
-#include "pconv/loss.h"
-#include "pconv/masks.h"
-#include "pconv/unet.h"
+#include "pconv/data/masks.h"
+#include "pconv/data/photos.h"
+#include "pconv/infer/device.h"
+#include "pconv/nn/loss.h"
+#include "pconv/nn/unet.h"
+#include "pconv/train/batch_loader.h"
 
 namespace {
 namespace fs = std::filesystem;

@@ -7,8 +7,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "pconv/files.h"
-#include "pconv/image.h"
+#include "pconv/io/files.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 namespace pconv {

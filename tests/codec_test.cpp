@@ -2,7 +2,7 @@
 // PCONV_OPENCV_CODECS=OFF) must do for the formats the CLI, training and the server use.
 #include <gtest/gtest.h>
 
-#include "pconv/image.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -2,9 +2,9 @@
 // build or machine has no CUDA (ctest label "gpu", outside the default suite).
 #include <gtest/gtest.h>
 
-#include "pconv/image.h"
-#include "pconv/inpainter.h"
-#include "pconv/partial_conv.h"
+#include "pconv/infer/inpainter.h"
+#include "pconv/io/image.h"
+#include "pconv/nn/partial_conv.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -1,11 +1,11 @@
 // Training data: deterministic batches whatever the threads, resumable, bad files skipped.
-#include "pconv/data.h"
-
 #include <gtest/gtest.h>
 
-#include "pconv/error.h"
-#include "pconv/files.h"
-#include "pconv/masks.h"
+#include "pconv/data/masks.h"
+#include "pconv/data/photos.h"
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/train/batch_loader.h"
 #include "test_util.h"
 
 namespace pconv {

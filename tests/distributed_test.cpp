@@ -1,6 +1,6 @@
 // Data-parallel pieces in one process: the launcher's variables, synchronised BN, and two ranks
 // as two threads on loopback (collectives, error agreement, gradient averaging, global BN).
-#include "pconv/distributed.h"
+#include "pconv/train/distributed.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <future>
 
-#include "pconv/gradient_reducer.h"
-#include "pconv/sync_batch_norm.h"
+#include "pconv/nn/sync_batch_norm.h"
+#include "pconv/train/gradient_reducer.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <thread>
 
-#include "pconv/distributed.h"
-#include "pconv/files.h"
-#include "pconv/model_file.h"
+#include "pconv/io/files.h"
+#include "pconv/nn/model_file.h"
+#include "pconv/train/distributed.h"
 #include "test_util.h"
 
 namespace pconv {

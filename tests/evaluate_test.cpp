@@ -1,15 +1,16 @@
 // pconv masks / pconv evaluate: buckets honoured, reproducible masks, metrics against
 // scikit-image, the report end to end, clear errors.
-#include "pconv/evaluate.h"
+#include "pconv/eval/evaluate.h"
 
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "pconv/error.h"
-#include "pconv/files.h"
-#include "pconv/image.h"
-#include "pconv/metrics.h"
+#include "pconv/eval/metrics.h"
+#include "pconv/eval/report.h"
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 namespace pconv {

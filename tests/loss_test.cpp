@@ -1,10 +1,10 @@
 // InpaintingLoss: each term against values computed by hand on tiny tensors.
-#include "pconv/loss.h"
+#include "pconv/nn/loss.h"
 
 #include <gtest/gtest.h>
 
-#include "pconv/error.h"
-#include "pconv/safetensors.h"
+#include "pconv/io/error.h"
+#include "pconv/io/safetensors.h"
 #include "test_util.h"
 
 namespace pconv {

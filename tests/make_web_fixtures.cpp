@@ -3,7 +3,7 @@
 #include <iostream>
 #include <opencv2/imgcodecs.hpp>
 
-#include "pconv/image.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 int main(int argc, char** argv) {

@@ -1,12 +1,12 @@
 // MaskGenerator and MaskFolder: hole ratios, determinism, border rules, augmentation.
-#include "pconv/masks.h"
+#include "pconv/data/masks.h"
 
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "pconv/error.h"
+#include "pconv/io/error.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -1,5 +1,5 @@
 // Model files: safetensors round trips and the rejection of corrupt, truncated or mismatched files.
-#include "pconv/model_file.h"
+#include "pconv/nn/model_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "pconv/error.h"
-#include "pconv/files.h"
-#include "pconv/inpainter.h"
-#include "pconv/safetensors.h"
+#include "pconv/infer/inpainter.h"
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/safetensors.h"
 #include "test_util.h"
 
 namespace pconv {

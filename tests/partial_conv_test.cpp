@@ -1,5 +1,5 @@
 // PartialConv2d against a brute-force double-precision reference written from the paper's formula.
-#include "pconv/partial_conv.h"
+#include "pconv/nn/partial_conv.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Poisson blending: a fill with the photo's gradients but the wrong level is pulled onto the photo;
 // nothing outside the hole moves.
-#include "pconv/poisson_blend.h"
+#include "pconv/infer/poisson_blend.h"
 
 #include <gtest/gtest.h>
 

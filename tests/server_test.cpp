@@ -1,5 +1,5 @@
 // The HTTP API over loopback: the happy path and every way a client can get it wrong.
-#include "pconv/server.h"
+#include "pconv/serve/server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
-#include "pconv/image.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -57,9 +57,9 @@ cv::Mat rect_hole(int width, int height, cv::Rect hole) {
 
 }  // namespace pconv::test
 
-#include "pconv/image.h"
-#include "pconv/safetensors.h"
-#include "pconv/vgg16.h"
+#include "pconv/io/image.h"
+#include "pconv/io/safetensors.h"
+#include "pconv/nn/vgg16.h"
 
 namespace pconv::test {
 

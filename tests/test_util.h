@@ -6,8 +6,8 @@
 #include <opencv2/core.hpp>
 #include <string>
 
-#include "pconv/error.h"
-#include "pconv/model_file.h"
+#include "pconv/io/error.h"
+#include "pconv/nn/model_file.h"
 
 namespace pconv::test {
 

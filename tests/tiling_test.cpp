@@ -1,14 +1,14 @@
 // Tiles: coverage, feathered blending without seams, skipping, and agreement with one pass.
-#include "pconv/tiling.h"
+#include "pconv/infer/tiling.h"
 
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
 
-#include "pconv/error.h"
-#include "pconv/image.h"
-#include "pconv/inpainter.h"
-#include "pconv/poisson_blend.h"
+#include "pconv/infer/inpainter.h"
+#include "pconv/infer/poisson_blend.h"
+#include "pconv/io/error.h"
+#include "pconv/io/image.h"
 #include "test_util.h"
 
 namespace pconv {

@@ -1,18 +1,18 @@
 // Training: configuration errors, overfitting one image, exact resume, interruption, NaN guard.
-#include "pconv/train.h"
+#include "pconv/train/train.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "pconv/error.h"
-#include "pconv/files.h"
-#include "pconv/loss.h"
-#include "pconv/metrics.h"
-#include "pconv/model_file.h"
-#include "pconv/safetensors.h"
-#include "pconv/signals.h"
+#include "pconv/eval/metrics.h"
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/safetensors.h"
+#include "pconv/io/signals.h"
+#include "pconv/nn/loss.h"
+#include "pconv/nn/model_file.h"
 #include "test_util.h"
 
 namespace pconv {

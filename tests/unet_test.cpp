@@ -1,9 +1,9 @@
 // PConvUNet: the paper's Table 2, masks through the network, the plain twin, frozen encoder BN.
-#include "pconv/unet.h"
+#include "pconv/nn/unet.h"
 
 #include <gtest/gtest.h>
 
-#include "pconv/error.h"
+#include "pconv/io/error.h"
 #include "test_util.h"
 
 namespace pconv {

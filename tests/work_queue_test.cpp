@@ -1,4 +1,4 @@
-#include "pconv/work_queue.h"
+#include "pconv/serve/work_queue.h"
 
 #include <gtest/gtest.h>
 

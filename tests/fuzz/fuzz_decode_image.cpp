@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "pconv/error.h"
-#include "pconv/image.h"
+#include "pconv/io/error.h"
+#include "pconv/io/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes(data, data + size);

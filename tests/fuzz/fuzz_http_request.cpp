@@ -15,7 +15,7 @@
 #include <memory>
 #include <thread>
 
-#include "pconv/server.h"
+#include "pconv/serve/server.h"
 
 namespace {
 

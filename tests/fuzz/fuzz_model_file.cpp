@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "pconv/error.h"
-#include "pconv/model_file.h"
+#include "pconv/io/error.h"
+#include "pconv/nn/model_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // load_model reads a path (it also checks a .sha256 beside it); one file per process.

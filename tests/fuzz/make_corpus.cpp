@@ -6,10 +6,10 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
-#include "pconv/files.h"
-#include "pconv/image.h"
-#include "pconv/model_file.h"
-#include "pconv/unet.h"
+#include "pconv/io/files.h"
+#include "pconv/io/image.h"
+#include "pconv/nn/model_file.h"
+#include "pconv/nn/unet.h"
 
 namespace fs = std::filesystem;
 

@@ -1,0 +1,61 @@
+#pragma once
+// The paper's loss (Liu et al. 2018, eq. 1-7):
+//
+//   L_total = L_valid + 6·L_hole + 0.05·L_perceptual + 120·(L_style_out + L_style_comp) + 0.1·L_tv
+//
+// on images in [0,1]. L1 terms are size-averaged (divided by N = C·H·W). Perceptual and style
+// terms use VGG-16 pool1-3 on I_out and on I_comp (I_out with the valid pixels replaced by the
+// ground truth); Gram matrices are scaled by 1/(C·H·W). TV is the L1 of neighbour differences of
+// I_comp over P, the 1-pixel dilation of the hole. Without VGG weights the loss is the pixel-space
+// one: valid + hole + TV.
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+#include "pconv/nn/vgg16.h"
+
+namespace pconv {
+
+struct InpaintingLossOptions {
+  TORCH_ARG(double, valid) = 1.0;
+  TORCH_ARG(double, hole) = 6.0;
+  TORCH_ARG(double, perceptual) = 0.05;
+  /// Weight of L_style_out and of L_style_comp each.
+  TORCH_ARG(double, style) = 120.0;
+  TORCH_ARG(double, tv) = 0.1;
+};
+
+struct LossTerms {
+  torch::Tensor total, valid, hole, perceptual, style_out, style_comp, tv;
+  /// Every term as a number, for logs ("total", "valid", ...); terms not computed are left out.
+  std::map<std::string, double> values() const;
+};
+
+class InpaintingLoss {
+ public:
+  /// `vgg` may be empty (nullptr): the pixel-space loss.
+  explicit InpaintingLoss(InpaintingLossOptions options = {}, VGG16Features vgg = nullptr);
+
+  /// `output`, `target`: (N,3,H,W) in [0,1]; `mask`: (N,1,H,W), 1 = valid, 0 = hole.
+  LossTerms operator()(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& mask) const;
+
+  bool uses_vgg() const { return !vgg_.is_empty(); }
+  const InpaintingLossOptions& options() const { return options_; }
+
+ private:
+  InpaintingLossOptions options_;
+  VGG16Features vgg_;
+};
+
+/// Gram matrix of features (N,C,H,W): (N,C,C), scaled by 1/(C·H·W).
+torch::Tensor gram_matrix(const torch::Tensor& features);
+
+/// L1 of horizontal and vertical neighbour differences of `image` over pairs that both lie in
+/// `region` (N,1,H,W), divided by the number of elements of `image`.
+torch::Tensor total_variation(const torch::Tensor& image, const torch::Tensor& region);
+
+/// P: the hole (1 − mask) dilated by one pixel (3×3), as (N,1,H,W).
+torch::Tensor dilated_hole(const torch::Tensor& mask);
+
+}  // namespace pconv

@@ -1,0 +1,89 @@
+#pragma once
+// The PConv U-Net of the paper's Table 2, and the same network with ordinary convolutions
+// (the "U-Net" baseline).
+//
+// Encoder: PConv1 7×7/64 (no BN), PConv2 5×5/128, PConv3 5×5/256, then 3×3/512 layers, all stride 2,
+// BN + ReLU. Decoder, per stage: nearest ×2 upsampling of features and masks, concatenation with
+// the encoder stage of the same size, 3×3 PConv, BN, LeakyReLU(0.2). The last layer also takes the
+// input image and its mask and outputs 3 channels with no BN and no activation.
+//
+// Layers are named as in the paper: pconv1 … pconv{2·depth} (conv1 … in the plain variant) and
+// bn2 … bn{2·depth−1}, so the 512×512 network of the paper has pconv1 … pconv16.
+//
+//   PConvUNet net(PConvUNetOptions().depth(7).width(0.5));
+//   torch::Tensor out = net(image, mask);   // image (N,3,H,W) normalised; mask (N,1,H,W), 1 = valid
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pconv/nn/partial_conv.h"
+#include "pconv/nn/sync_batch_norm.h"
+
+namespace pconv {
+
+struct PConvUNetOptions {
+  /// Encoder layers: 8 for 512×512 as in the paper, 7 for 256×256. Inputs must be multiples of 2^depth.
+  TORCH_ARG(int64_t, depth) = 8;
+  /// Multiplier of every layer's channel count (0.5 halves them) for compact models.
+  TORCH_ARG(double, width) = 1.0;
+  /// Partial convolutions (the paper's network); false gives the plain-convolution U-Net, which
+  /// sees the masked image with the mask as a fourth input channel.
+  TORCH_ARG(bool, partial) = true;
+  /// Keep the encoder's BN in evaluation mode while training (the paper's fine-tuning stage).
+  TORCH_ARG(bool, freeze_encoder_bn) = false;
+
+ public:
+  /// Throws pconv::Error on a depth or width out of range.
+  void check() const;
+  /// Output channels of encoder layer i (1-based), after the width multiplier.
+  int64_t encoder_channels(int64_t i) const;
+  /// Side lengths of network inputs must be multiples of this (2^depth).
+  int64_t size_multiple() const { return int64_t{1} << depth(); }
+
+  struct Layer {
+    int64_t in, out, kernel, stride;
+    bool bn;  ///< batch-norm after the convolution (then the convolution has no bias)
+  };
+  /// The shape of layer 1 … 2·depth: encoder layers first, then the decoder's.
+  Layer layer(int64_t index) const;
+  /// The name and shape of every tensor the network's state holds (as model_state names them),
+  /// computed without building it: a model file is checked against it before anything is allocated.
+  std::map<std::string, std::vector<int64_t>> state_shapes() const;
+};
+
+class PConvUNetImpl : public torch::nn::Module {
+ public:
+  explicit PConvUNetImpl(PConvUNetOptions options = {});
+
+  /// `image` (N,3,H,W), normalised, holes may hold anything; `mask` (N,1,H,W), 1 = valid, 0 = hole.
+  /// Returns the prediction (N,3,H,W) in the same normalised space. H and W: multiples of 2^depth.
+  torch::Tensor forward(const torch::Tensor& image, const torch::Tensor& mask);
+
+  /// The masks after each encoder layer (for inspection and tests), 1 = valid.
+  std::vector<torch::Tensor> encoder_masks(const torch::Tensor& mask);
+
+  /// Training mode, except that encoder BN stays in evaluation mode when freeze_encoder_bn is set.
+  void train(bool on = true) override;
+  void set_freeze_encoder_bn(bool freeze);
+  /// BN layers in training mode normalise over the batches of all ranks (nullptr: their own).
+  void set_batch_norm_sync(SumAcrossRanks sum) { sync_bn_ = std::move(sum); }
+
+  const PConvUNetOptions& options() const { return options_; }
+
+ private:
+  torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
+  torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
+  torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
+  bool has_bn(int64_t layer) const { return layer != 1 && layer != 2 * options_.depth(); }
+
+  PConvUNetOptions options_;
+  std::vector<PartialConv2d> pconvs_;        // index 0 is pconv1
+  std::vector<torch::nn::Conv2d> convs_;     // plain variant
+  std::vector<torch::nn::BatchNorm2d> bns_;  // index 0 is bn1 (empty module handle)
+  SumAcrossRanks sync_bn_;
+};
+TORCH_MODULE(PConvUNet);
+
+}  // namespace pconv

@@ -1,0 +1,141 @@
+// pconv evaluate: models and classical methods scored per hole bucket, as in the paper's Table 1.
+#include "pconv/eval/evaluate.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "pconv/data/photos.h"
+#include "pconv/eval/metrics.h"
+#include "pconv/io/error.h"
+#include "pconv/io/image.h"
+#include "pconv/io/progress.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+
+namespace {
+
+cv::Mat to_float(const cv::Mat& bgr8) {
+  cv::Mat f;
+  bgr8.convertTo(f, CV_32F, 1.0 / 255.0);
+  return f;
+}
+
+// One sample of the evaluation: a photo, a hole, and the category it belongs to.
+struct Sample {
+  size_t category;
+  size_t image;
+  uint64_t mask_index;
+  fs::path mask_file;  // empty: generated
+};
+
+}  // namespace
+
+EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const InpaintMethod*>& methods,
+                          const std::function<void(size_t, size_t)>& progress) {
+  if (methods.empty()) throw Error("no methods to evaluate (--method telea, ns, fsr or a model file)");
+  if (o.size != 0 && o.size < 32) throw Error("--size " + std::to_string(o.size) + ": use 0 (native) or at least 32");
+  const std::vector<fs::path> photos = list_images(o.images);
+
+  EvaluationReport report;
+  report.size = o.size;
+  report.images = photos.size();
+  for (const auto* m : methods) report.methods.push_back(m->name());
+  std::vector<Sample> samples;
+  if (!o.masks.empty()) {
+    if (o.size == 0) throw Error("a mask set has one size: evaluate it with --size N, not at native size");
+    for (const auto& [category, files] : read_mask_set(o.masks)) {
+      const cv::Mat first = load_image(files.front(), o.max_pixels);
+      if (first.cols != o.size || first.rows != o.size)
+        throw Error(files.front().string() + ": masks are " + std::to_string(first.cols) + "x" +
+                    std::to_string(first.rows) + " but --size is " + std::to_string(o.size));
+      report.categories.push_back(category);
+      for (size_t k = 0; k < files.size(); ++k)
+        samples.push_back({report.categories.size() - 1, k % photos.size(), k, files[k]});
+    }
+  } else {
+    if (o.per_category < 1) throw Error("--per-category must be at least 1");
+    report.categories = paper_categories();
+    for (size_t c = 0; c < report.categories.size(); ++c)
+      for (int k = 0; k < o.per_category; ++k)
+        samples.push_back({c, static_cast<size_t>(k) % photos.size(), static_cast<uint64_t>(k), {}});
+  }
+
+  std::vector<std::vector<CellResult>> sums(methods.size(), std::vector<CellResult>(report.categories.size()));
+  std::vector<int> examples_kept(report.categories.size(), 0);
+  std::mutex mutex;
+  std::atomic<size_t> next{0}, done{0};
+  std::exception_ptr failure;
+
+  auto work = [&] {
+    for (size_t i; (i = next++) < samples.size();) {
+      const Sample& s = samples[i];
+      try {
+        const MaskCategory& category = report.categories[s.category];
+        cv::Mat truth = o.size > 0 ? rgb_float_to_bgr8(load_center_crop(photos[s.image], o.size, o.max_pixels))
+                                   : rgb_float_to_bgr8(to_rgb_float(load_image(photos[s.image], o.max_pixels)));
+        const cv::Mat hole = s.mask_file.empty()
+                                 ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
+                                 : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole;
+        const cv::Mat truth_f = to_float(truth);
+        std::vector<cv::Mat> outputs;
+        std::vector<CellResult> results;
+        for (const auto* method : methods) {
+          const Stopwatch stopwatch;
+          const cv::Mat filled = method->fill(truth, hole);
+          const double seconds = stopwatch.seconds();
+          cv::Mat comp = truth.clone();
+          filled.copyTo(comp, hole);
+          const cv::Mat comp_f = to_float(comp);
+          results.push_back(
+              {1, 100.0 * mean_l1(comp_f, truth_f), psnr(comp_f, truth_f), ssim(comp_f, truth_f), seconds});
+          outputs.push_back(comp);
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        for (size_t m = 0; m < methods.size(); ++m) {
+          CellResult& cell = sums[m][s.category];
+          cell.count += 1;
+          cell.l1 += results[m].l1;
+          cell.psnr += results[m].psnr;
+          cell.ssim += results[m].ssim;
+          cell.seconds += results[m].seconds;
+        }
+        if (examples_kept[s.category] < o.examples && s.mask_index < static_cast<uint64_t>(o.examples)) {
+          ++examples_kept[s.category];
+          cv::Mat masked = truth.clone();
+          masked.setTo(cv::Scalar::all(255), hole);
+          report.examples.push_back({category.name(), masked, truth, outputs});
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!failure) failure = std::current_exception();
+        next = samples.size();
+      }
+      if (progress) progress(++done, samples.size());
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::max(1, o.jobs); ++j) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+
+  for (auto& per_method : sums)
+    for (auto& cell : per_method)
+      if (cell.count > 0) {
+        const double n = static_cast<double>(cell.count);
+        cell.l1 /= n;
+        cell.psnr /= n;
+        cell.ssim /= n;
+        cell.seconds /= n;
+      }
+  report.cells = std::move(sums);
+  std::sort(report.examples.begin(), report.examples.end(),
+            [](const Example& a, const Example& b) { return a.category < b.category; });
+  return report;
+}
+
+}  // namespace pconv

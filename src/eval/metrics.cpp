@@ -1,0 +1,70 @@
+#include "pconv/eval/metrics.h"
+
+#include <cmath>
+#include <limits>
+#include <opencv2/imgproc.hpp>
+
+#include "pconv/io/error.h"
+
+namespace pconv {
+
+namespace {
+void check_pair(const cv::Mat& a, const cv::Mat& b) {
+  if (a.size() != b.size() || a.type() != b.type() || a.depth() != CV_32F)
+    throw Error("metrics need two float images of the same size and channels");
+}
+}  // namespace
+
+double mean_l1(const cv::Mat& a, const cv::Mat& b) {
+  check_pair(a, b);
+  return cv::norm(a, b, cv::NORM_L1) / static_cast<double>(a.total() * a.channels());
+}
+
+double psnr(const cv::Mat& a, const cv::Mat& b) {
+  check_pair(a, b);
+  const double se = cv::norm(a, b, cv::NORM_L2SQR);
+  if (se == 0.0) return std::numeric_limits<double>::infinity();
+  const double mse = se / static_cast<double>(a.total() * a.channels());
+  return 10.0 * std::log10(1.0 / mse);
+}
+
+namespace {
+// SSIM of one channel (CV_64F); OpenCV's scalar arithmetic on multi-channel matrices touches the
+// first channel only, so channels are scored one at a time.
+double ssim_channel(const cv::Mat& x, const cv::Mat& y) {
+  constexpr double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  constexpr int margin = 5;
+  auto blur = [](const cv::Mat& m) {
+    cv::Mat out;
+    cv::GaussianBlur(m, out, cv::Size(11, 11), 1.5, 1.5, cv::BORDER_REFLECT);
+    return out;
+  };
+  const cv::Mat mx = blur(x), my = blur(y);
+  const cv::Mat sxx = blur(x.mul(x)) - mx.mul(mx);
+  const cv::Mat syy = blur(y.mul(y)) - my.mul(my);
+  const cv::Mat sxy = blur(x.mul(y)) - mx.mul(my);
+  const cv::Mat num = (2 * mx.mul(my) + c1).mul(2 * sxy + c2);
+  const cv::Mat den = (mx.mul(mx) + my.mul(my) + c1).mul(sxx + syy + c2);
+  cv::Mat map;
+  cv::divide(num, den, map);
+  return cv::mean(map(cv::Rect(margin, margin, x.cols - 2 * margin, x.rows - 2 * margin)))[0];
+}
+}  // namespace
+
+double ssim(const cv::Mat& a, const cv::Mat& b) {
+  check_pair(a, b);
+  if (a.rows <= 10 || a.cols <= 10) throw Error("SSIM needs images larger than 11x11");
+  std::vector<cv::Mat> xs, ys;
+  cv::split(a, xs);
+  cv::split(b, ys);
+  double sum = 0;
+  for (size_t c = 0; c < xs.size(); ++c) {
+    cv::Mat x, y;
+    xs[c].convertTo(x, CV_64F);
+    ys[c].convertTo(y, CV_64F);
+    sum += ssim_channel(x, y);
+  }
+  return sum / static_cast<double>(xs.size());
+}
+
+}  // namespace pconv

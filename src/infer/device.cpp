@@ -1,0 +1,39 @@
+#include "pconv/infer/device.h"
+
+#include <thread>
+
+#include "pconv/io/error.h"
+
+namespace pconv {
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (name.size() > 5) {
+      const std::string digits = name.substr(5);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 3)
+        throw Error("device '" + name + "': expected cuda:N with N a GPU index");
+      index = std::stoi(digits);
+    }
+    if (!torch::cuda::is_available())
+      throw Error("device '" + name + "': CUDA is not available in this build or on this machine");
+    const int count = static_cast<int>(torch::cuda::device_count());
+    if (index >= count) throw Error("device '" + name + "': only " + std::to_string(count) + " CUDA device(s) present");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw Error("device '" + name + "': expected auto, cpu, cuda or cuda:N");
+}
+
+void set_threads(int threads) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // More threads than cores only adds contention, and each costs a stack.
+  if (threads < 0 || threads > cores)
+    throw Error("threads " + std::to_string(threads) + ": must be 0 (all cores) or 1.." + std::to_string(cores) +
+                " (this machine's cores)");
+  const int n = threads > 0 ? threads : cores;
+  torch::set_num_threads(n);
+}
+
+}  // namespace pconv

@@ -1,0 +1,140 @@
+#include "pconv/nn/model_file.h"
+
+#include <cmath>
+
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/safetensors.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+bool is_window(const std::string& name) {
+  const std::string suffix = ".window";
+  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+ModelInfo parse_info(const std::string& where, const std::map<std::string, std::string>& metadata) {
+  const auto it = metadata.find(kModelMetadataKey);
+  if (it == metadata.end())
+    throw Error(where + ": not a pconv model (no '" + std::string(kModelMetadataKey) + "' metadata)");
+  ModelInfo info;
+  try {
+    const json doc = json::parse(it->second);
+    if (doc.at("format").get<std::string>() != "pconv-model") throw Error(where + ": not a pconv model file");
+    const int version = doc.at("version").get<int>();
+    if (version != kModelFormatVersion)
+      throw Error(where + ": model format version " + std::to_string(version) + " is not supported (expected " +
+                  std::to_string(kModelFormatVersion) + ")");
+    const json& arch = doc.at("architecture");
+    const std::string kind = arch.at("type").get<std::string>();
+    if (kind != "pconv-unet" && kind != "unet")
+      throw Error(where + ": unknown architecture '" + kind + "' (expected pconv-unet or unet)");
+    info.architecture.partial(kind == "pconv-unet")
+        .depth(arch.at("depth").get<int64_t>())
+        .width(arch.at("width").get<double>());
+    info.architecture.check();
+    const json& input = doc.at("input");
+    info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
+    info.normalization.std = input.at("std").get<std::array<float, 3>>();
+    // Outside these bounds the input normalisation overflows or divides by almost nothing, and
+    // the fill comes out black or NaN.
+    for (float m : info.normalization.mean)
+      if (!(std::abs(m) <= 10.0f))
+        throw Error(where + ": input mean " + std::to_string(m) + " is out of range [-10, 10]");
+    for (float s : info.normalization.std)
+      if (!(s >= 1e-3f && s <= 1e3f))
+        throw Error(where + ": input std " + std::to_string(s) + " is out of range [0.001, 1000]");
+    if (doc.contains("training")) info.training = doc["training"];
+  } catch (const json::exception& e) {
+    throw Error(where + ": invalid pconv metadata (" + std::string(e.what()) + ")");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(where, 0) == 0) throw;
+    throw Error(where + ": " + msg);
+  }
+  return info;
+}
+}  // namespace
+
+std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& p : net->named_parameters()) state[p.key()] = p.value();
+  for (const auto& b : net->named_buffers())
+    if (!is_window(b.key())) state[b.key()] = b.value();
+  return state;
+}
+
+json model_metadata_json(const ModelInfo& info) {
+  const auto& a = info.architecture;
+  return {
+      {"format", "pconv-model"},
+      {"version", kModelFormatVersion},
+      {"architecture",
+       {{"type", a.partial() ? "pconv-unet" : "unet"},
+        {"depth", a.depth()},
+        {"width", a.width()},
+        {"size_multiple", a.size_multiple()},
+        {"mask_convention", "1 = valid, 0 = hole"}}},
+      {"input",
+       {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
+      {"training", info.training}};
+}
+
+void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, torch::Dtype storage) {
+  if (storage != torch::kFloat32 && storage != torch::kFloat16 && storage != torch::kBFloat16)
+    throw Error("model storage must be float32, float16 or bfloat16");
+  Safetensors file;
+  file.metadata["format"] = "pt";
+  file.metadata[kModelMetadataKey] = model_metadata_json(info).dump();
+  for (auto& [name, tensor] : model_state(net))
+    file.tensors[name] =
+        tensor.is_floating_point() ? tensor.detach().to(torch::kCPU, storage) : tensor.detach().to(torch::kCPU);
+  write_safetensors(path, file);
+}
+
+Model load_model(const fs::path& path, const torch::Device& device) {
+  const std::string where = path.string();
+  check_sha256_sidecar(path);
+  Safetensors file = read_safetensors(path);
+  Model model;
+  model.info = parse_info(where, file.metadata);
+  // Everything is checked against the metadata's architecture before the network is built: the
+  // metadata of a small file may describe gigabytes of network.
+  const auto& arch = model.info.architecture;
+  const auto expected = arch.state_shapes();
+  for (const auto& [name, tensor] : file.tensors)
+    if (!expected.count(name))
+      throw Error(where + ": unexpected tensor '" + name + "' for a depth-" + std::to_string(arch.depth()) + " " +
+                  (arch.partial() ? "PConv U-Net" : "U-Net"));
+  for (const auto& [name, shape] : expected) {
+    const auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) throw Error(where + ": missing tensor '" + name + "'");
+    const torch::Tensor& source = it->second;
+    if (source.sizes() != torch::IntArrayRef(shape)) {
+      std::ostringstream msg;
+      msg << where << ": tensor '" << name << "' has shape " << source.sizes() << ", expected "
+          << torch::IntArrayRef(shape);
+      throw Error(msg.str());
+    }
+    const bool counter = name.size() > 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0;
+    if (source.is_floating_point() == counter)
+      throw Error(where + ": tensor '" + name + "' has dtype " + safetensors_dtype(source.scalar_type()) +
+                  ", expected " + (counter ? "an integer" : "a floating-point") + " type");
+    if (source.is_floating_point() && !torch::isfinite(source).all().item<bool>())
+      throw Error(where + ": tensor '" + name + "' holds NaN or infinite values");
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".running_var") == 0 && (source < 0).any().item<bool>())
+      throw Error(where + ": tensor '" + name + "' holds a negative variance");
+  }
+
+  model.net = PConvUNet(arch);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : model_state(model.net)) target.copy_(file.tensors.at(name));
+  model.net->to(device);
+  model.net->eval();
+  return model;
+}
+
+}  // namespace pconv

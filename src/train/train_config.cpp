@@ -1,0 +1,122 @@
+#include <fstream>
+#include <set>
+
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/train/train.h"
+
+namespace pconv {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+// The one list of settings: to_json and merge both walk it, so they cannot drift apart.
+template <typename Options, typename Visit>
+void for_each_setting(Options& o, Visit&& v) {
+  v("train_dir", o.train_dir);
+  v("val_dir", o.val_dir);
+  v("mask_dir", o.mask_dir);
+  v("image_size", o.image_size);
+  v("min_hole", o.min_hole);
+  v("max_hole", o.max_hole);
+  v("blobs", o.blobs);
+  v("depth", o.depth);
+  v("width", o.width);
+  v("partial", o.partial);
+  v("init", o.init);
+  v("vgg", o.vgg);
+  v("pixel_loss", o.pixel_loss);
+  v("w_valid", o.w_valid);
+  v("w_hole", o.w_hole);
+  v("w_perceptual", o.w_perceptual);
+  v("w_style", o.w_style);
+  v("w_tv", o.w_tv);
+  v("batch_size", o.batch_size);
+  v("iterations", o.iterations);
+  v("lr", o.lr);
+  v("finetune_lr", o.finetune_lr);
+  v("finetune_from", o.finetune_from);
+  v("out", o.out);
+  v("seed", o.seed);
+  v("device", o.device);
+  v("threads", o.threads);
+  v("workers", o.workers);
+  v("cache_mb", o.cache_mb);
+  v("max_megapixels", o.max_megapixels);
+  v("checkpoint_every", o.checkpoint_every);
+  v("validate_every", o.validate_every);
+  v("log_every", o.log_every);
+  v("val_images", o.val_images);
+  v("export_dtype", o.export_dtype);
+  v("sync_bn", o.sync_bn);
+  v("dist_timeout", o.dist_timeout);
+}
+}  // namespace
+
+json TrainOptions::to_json() const {
+  json j;
+  for_each_setting(*this, [&](const char* name, const auto& value) { j[name] = value; });
+  return j;
+}
+
+void TrainOptions::merge(const json& config, const std::string& where) {
+  if (!config.is_object()) throw Error(where + ": the configuration must be a JSON object");
+  std::set<std::string> known;
+  for_each_setting(*this, [&](const char* name, auto& value) {
+    known.insert(name);
+    if (!config.contains(name)) return;
+    const json& v = config[name];
+    using T = std::decay_t<decltype(value)>;
+    const bool ok = std::is_same_v<T, std::string> ? v.is_string()
+                    : std::is_same_v<T, bool>      ? v.is_boolean()
+                    : std::is_integral_v<T>        ? v.is_number_integer()
+                                                   : v.is_number();
+    if (!ok) throw Error(where + ": setting '" + name + "' has the wrong type (" + v.type_name() + ")");
+    value = v.get<T>();
+  });
+  for (const auto& [key, value] : config.items())
+    if (!known.count(key)) throw Error(where + ": unknown setting '" + key + "'");
+}
+
+void TrainOptions::check() const {
+  auto fail = [](const std::string& m) { throw Error(m); };
+  if (train_dir.empty()) fail("no training images: set --train (train_dir)");
+  std::error_code ec;
+  if (!fs::is_directory(train_dir, ec)) fail(train_dir + ": training folder does not exist");
+  if (!val_dir.empty() && !fs::is_directory(val_dir, ec)) fail(val_dir + ": validation folder does not exist");
+  if (!mask_dir.empty() && !fs::is_directory(mask_dir, ec)) fail(mask_dir + ": mask folder does not exist");
+  if (!init.empty() && !fs::exists(init, ec)) fail(init + ": --init model file does not exist");
+  if (image_size < 32 || image_size % (int64_t{1} << depth) != 0)
+    fail("image_size " + std::to_string(image_size) +
+         " must be at least 32 and a multiple of 2^depth = " + std::to_string(int64_t{1} << depth));
+  if (batch_size < 1) fail("batch_size " + std::to_string(batch_size) + " must be at least 1");
+  if (iterations < 1) fail("iterations " + std::to_string(iterations) + " must be at least 1");
+  if (!(lr > 0) || !(finetune_lr > 0)) fail("learning rates must be positive");
+  if (finetune_from < -1) fail("finetune_from must be -1 (never) or a step");
+  if (threads < 0 || workers < 1 || cache_mb < 0) fail("threads and cache_mb must be >= 0 and workers >= 1");
+  if (!(max_megapixels > 0)) fail("max_megapixels " + std::to_string(max_megapixels) + " must be positive");
+  if (checkpoint_every < 1 || validate_every < 1 || log_every < 1)
+    fail("checkpoint/validate/log intervals must be >= 1");
+  if (dist_timeout < 1) fail("dist_timeout " + std::to_string(dist_timeout) + " must be at least 1 second");
+  if (export_dtype != "float32" && export_dtype != "float16")
+    fail("export_dtype '" + export_dtype + "' must be float32 or float16");
+  if (vgg.empty() && !pixel_loss)
+    fail(
+        "no VGG-16 weights for the perceptual and style losses: pass --vgg FILE (torchvision's vgg16 "
+        "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with --pixel-loss");
+  if (!vgg.empty() && !fs::exists(vgg, ec)) fail(vgg + ": VGG-16 weights file does not exist");
+  PConvUNetOptions().depth(depth).width(width).check();
+}
+
+void load_train_config(const fs::path& path, TrainOptions& options) {
+  const auto bytes = read_file(path);
+  json config;
+  try {
+    config = json::parse(bytes.begin(), bytes.end());
+  } catch (const json::exception& e) {
+    throw Error(path.string() + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  options.merge(config, path.string());
+}
+
+}  // namespace pconv

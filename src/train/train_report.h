@@ -1,0 +1,58 @@
+#pragma once
+// What a training run shows and writes: progress, metrics.jsonl, validation grids, the loss curve.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "pconv/io/progress.h"
+#include "pconv/nn/model_file.h"
+#include "pconv/train/train.h"
+
+namespace pconv {
+
+struct ValidationMetrics {
+  double psnr = 0, ssim = 0, l1 = 0;  ///< on the composites, averaged over the validation images
+  std::filesystem::path grid;         ///< masked input | output | composite | ground truth
+};
+
+/// A fixed set of validation crops and masks, scored and drawn every few steps.
+class Validator {
+ public:
+  Validator(const TrainOptions& options, const Normalization& norm, const torch::Device& device);
+  bool enabled() const { return !images_.empty(); }
+  ValidationMetrics run(PConvUNet& net, int64_t step);
+
+ private:
+  std::vector<cv::Mat> images_, holes_;  // RGB CV_32FC3 [0,1]; CV_8U 255 = hole
+  Normalization norm_;
+  torch::Device device_;
+  std::filesystem::path out_;
+};
+
+class TrainLog {
+ public:
+  /// resumed_step < 0: a new run (metrics.jsonl is started afresh); otherwise the log is cut back
+  /// to that step and continued.
+  TrainLog(const std::filesystem::path& out, int64_t iterations, int64_t resumed_step);
+  void record(int64_t step, int stage, const std::map<std::string, double>& terms);
+  void report(int64_t step, int stage, double steps_per_second, double data_wait_share);
+  void validation(int64_t step, const ValidationMetrics& metrics);
+  /// Ends an open progress line on a terminal.
+  void finish_line();
+
+ private:
+  void draw_loss_curve() const;
+
+  std::filesystem::path out_;
+  int64_t iterations_;
+  ProgressLine progress_;
+  std::ofstream metrics_;
+  std::map<std::string, double> sums_;
+  int count_ = 0;
+  std::vector<std::pair<int64_t, double>> curve_;  // (step, mean total loss over the interval)
+};
+
+}  // namespace pconv
