@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <string>
 
 namespace pconv {
 struct InpaintOptions;
@@ -18,6 +20,16 @@ Run add_train_command(CLI::App& root);
 Run add_masks_command(CLI::App& root);
 Run add_evaluate_command(CLI::App& root);
 Run add_serve_command(CLI::App& root);
+
+/// A command's options-struct fields -> the flags that set them, so that errors name flags.
+using FlagNames = std::map<std::string, std::string>;
+
+/// Runs `run`; an OptionError from the library comes out as an Error that names the fields in
+/// `flags` by their flags ("--port 70000: must be 0..65535").
+int run_naming_flags(const FlagNames& flags, const Run& run);
+
+/// An error's one-line message, with the flag that raises a limit where one was exceeded.
+std::string describe(const std::exception& e);
 
 /// The bundled model's path, or an empty path when none ships with this build.
 std::filesystem::path bundled_model_path();

@@ -46,29 +46,35 @@ Run add_evaluate_command(CLI::App& root) {
   cmd->add_option("--radius", *radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
   add_fill_options(cmd, *model_options);  // models only
   cmd->add_option("--device", *device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
-  return [o, images, masks, out, methods, device, radius, model_options, max_megapixels] {
-    o->images = *images;
-    o->masks = *masks;
-    if (!(*max_megapixels > 0))
-      throw Error("--max-megapixels " + std::to_string(*max_megapixels) + ": must be positive");
-    o->max_pixels = static_cast<int64_t>(*max_megapixels * 1e6);
-    if (o->jobs < 1) throw Error("--jobs " + std::to_string(o->jobs) + ": must be at least 1");
-    // Parallel images each want a core: LibTorch then runs single-threaded inside each.
-    set_threads(o->jobs > 1 ? 1 : 0);
-    const torch::Device dev = parse_device(*device);
-    std::vector<std::unique_ptr<InpaintMethod>> owned;
-    std::vector<const InpaintMethod*> list;
-    for (const auto& spec : *methods) {
-      owned.push_back(make_method(spec, dev, *radius, *model_options));
-      list.push_back(owned.back().get());
-    }
-    ProgressLine progress(false, /*log_every=*/50);
-    const EvaluationReport report =
-        evaluate(*o, list, [&progress](size_t done, size_t total) { progress.count("pconv: evaluated", done, total); });
-    write_report(report, *out);
-    std::cout << report_markdown(report);
-    log_info("report written to " + *out + "/report.{md,csv,json,html}");
-    return 0;
+  const FlagNames flags = {{"size", "--size"},     {"per_category", "--per-category"},
+                           {"jobs", "--jobs"},     {"max_pixels", "--max-megapixels"},
+                           {"images", "--images"}, {"masks", "--masks"}};
+  return [o, images, masks, out, methods, device, radius, model_options, max_megapixels, flags] {
+    return run_naming_flags(flags, [&] {
+      o->images = *images;
+      o->masks = *masks;
+      if (!(*max_megapixels > 0))
+        throw Error("--max-megapixels " + std::to_string(*max_megapixels) + ": must be positive");
+      o->max_pixels = static_cast<int64_t>(*max_megapixels * 1e6);
+      o->check();
+      if (methods->empty()) throw Error("no methods to evaluate: give --method telea, ns, fsr or a model file");
+      // Parallel images each want a core: LibTorch then runs single-threaded inside each.
+      set_threads(o->jobs > 1 ? 1 : 0);
+      const torch::Device dev = parse_device(*device);
+      std::vector<std::unique_ptr<InpaintMethod>> owned;
+      std::vector<const InpaintMethod*> list;
+      for (const auto& spec : *methods) {
+        owned.push_back(make_method(spec, dev, *radius, *model_options));
+        list.push_back(owned.back().get());
+      }
+      ProgressLine progress(false, /*log_every=*/50);
+      const EvaluationReport report = evaluate(
+          *o, list, [&progress](size_t done, size_t total) { progress.count("pconv: evaluated", done, total); });
+      write_report(report, *out);
+      std::cout << report_markdown(report);
+      log_info("report written to " + *out + "/report.{md,csv,json,html}");
+      return 0;
+    });
   };
 }
 

@@ -171,7 +171,7 @@ int run_folder(const Inpainter& inpainter, const Options& o) {
       inpaint_file(inpainter, image, mask, output_dir / image.filename(), o);
     } catch (const std::exception& e) {
       ++failed;
-      std::cerr << "pconv: error: " << e.what() << std::endl;
+      std::cerr << "pconv: error: " << describe(e) << std::endl;
     }
   }
   if (failed > 0) {

@@ -35,6 +35,20 @@ fs::path resolve_model(const std::string& option) {
   return bundled;
 }
 
+int run_naming_flags(const FlagNames& flags, const Run& run) {
+  try {
+    return run();
+  } catch (const OptionError& e) {
+    throw Error(e.renamed(flags));
+  }
+}
+
+std::string describe(const std::exception& e) {
+  if (dynamic_cast<const PixelLimitError*>(&e)) return std::string(e.what()) + " (--max-megapixels)";
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&e)) return torch_error->what_without_backtrace();
+  return e.what();
+}
+
 void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
   cmd->add_option("--tile", options.tile, "Side of the square filled in one network pass; larger images are tiled")
       ->capture_default_str();
@@ -85,14 +99,8 @@ int main(int argc, char** argv) {
   try {
     for (auto& [app, run] : commands)
       if (app->parsed()) return run();
-  } catch (const pconv::Error& e) {
-    std::cerr << "pconv: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "pconv: error: " << e.what_without_backtrace() << std::endl;
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "pconv: error: " << e.what() << std::endl;
+    std::cerr << "pconv: error: " << pconv::app::describe(e) << std::endl;
     return 1;
   }
   return 2;

@@ -26,15 +26,19 @@ Run add_masks_command(CLI::App& root) {
   cmd->add_option("--size", *size, "Side of the square masks")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed; the same seed gives the same masks")->capture_default_str();
   cmd->add_option("--images", *images, "Also write originals and masked images from this folder of photos");
-  return [o, out, images, size] {
+  const FlagNames flags = {
+      {"per_category", "--count"}, {"width", "--size"}, {"height", "--size"}, {"images", "--images"}};
+  return [o, out, images, size, flags] {
     o->out = *out;
     o->images = *images;
     o->width = o->height = *size;
-    ProgressLine progress;
-    const size_t n =
-        write_mask_set(*o, [&progress](size_t done, size_t total) { progress.count("pconv: masks", done, total); });
-    log_info(std::to_string(n) + " masks written to " + *out);
-    return 0;
+    return run_naming_flags(flags, [&] {
+      ProgressLine progress;
+      const size_t n =
+          write_mask_set(*o, [&progress](size_t done, size_t total) { progress.count("pconv: masks", done, total); });
+      log_info(std::to_string(n) + " masks written to " + *out);
+      return 0;
+    });
   };
 }
 

@@ -106,10 +106,22 @@ Run add_serve_command(CLI::App& root) {
                   "from the address printed at start")
       ->envname("PCONV_TOKEN");
   add_fill_options(cmd, s.inpaint);
+  cmd->add_option("--web-dir", s.web_dir,
+                  "Serve the page from this folder (web/), read at every request: for working on it without a "
+                  "rebuild (default: the page built in)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");
-  return [o] { return run(*o); };
+  const FlagNames flags = {{"port", "--port"},
+                           {"concurrency", "--concurrency"},
+                           {"queue", "--queue"},
+                           {"max_upload_bytes", "--max-upload-mb"},
+                           {"max_pixels", "--max-megapixels"},
+                           {"timeout_s", "--timeout"},
+                           {"io_timeout_s", "--io-timeout"},
+                           {"token", "--token"},
+                           {"web_dir", "--web-dir"}};
+  return [o, flags] { return run_naming_flags(flags, [o] { return run(*o); }); };
 }
 
 }  // namespace pconv::app

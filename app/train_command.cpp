@@ -24,6 +24,40 @@ std::string key_of(const CLI::Option* option) {
   return name;
 }
 
+// Runs the training the flags and the config file describe.
+int run(CLI::App* cmd, const TrainOptions& o, const std::string& config, bool resume, bool quiet) {
+  set_quiet(quiet);
+  TrainOptions effective;
+  if (!config.empty()) {
+    load_train_config(config, effective);
+  } else if (resume) {
+    const fs::path saved = fs::path(o.out) / "config.json";
+    std::error_code ec;
+    if (fs::exists(saved, ec)) load_train_config(saved, effective);
+  }
+  // Flags given on the command line override the file.
+  const nlohmann::json cli = o.to_json();
+  nlohmann::json overrides = nlohmann::json::object();
+  for (const CLI::Option* option : cmd->get_options()) {
+    const std::string key = key_of(option);
+    if (option->count() > 0 && cli.contains(key)) overrides[key] = cli[key];
+  }
+  effective.merge(overrides, "command line");
+  install_stop_signals();
+  const TrainResult result = train(effective, resume);
+  if (result.rank == 0)  // one summary per job
+    std::cout << nlohmann::json{{"steps", result.steps_done},
+                                {"interrupted", result.interrupted},
+                                {"model", result.model.string()},
+                                {"samples_per_s", result.samples_per_second},
+                                {"data_wait_share", result.data_wait_share},
+                                {"ranks", result.world_size},
+                                {"communication_share", result.communication_share}}
+                     .dump()
+              << std::endl;
+  return 0;  // a signal stops training cleanly: the checkpoint is written (signals.h)
+}
+
 }  // namespace
 
 Run add_train_command(CLI::App& root) {
@@ -89,36 +123,9 @@ Run add_train_command(CLI::App& root) {
   cmd->add_flag("--quiet,-q", *quiet, "Only warnings and errors on stderr (default: off)");
 
   return [cmd, o, config, resume, quiet] {
-    set_quiet(*quiet);
-    TrainOptions effective;
-    if (!config->empty()) {
-      load_train_config(*config, effective);
-    } else if (*resume) {
-      const fs::path saved = fs::path(o->out) / "config.json";
-      std::error_code ec;
-      if (fs::exists(saved, ec)) load_train_config(saved, effective);
-    }
-    // Flags given on the command line override the file.
-    const nlohmann::json cli = o->to_json();
-    nlohmann::json overrides = nlohmann::json::object();
-    for (const CLI::Option* option : cmd->get_options()) {
-      const std::string key = key_of(option);
-      if (option->count() > 0 && cli.contains(key)) overrides[key] = cli[key];
-    }
-    effective.merge(overrides, "command line");
-    install_stop_signals();
-    const TrainResult result = train(effective, *resume);
-    if (result.rank == 0)  // one summary per job
-      std::cout << nlohmann::json{{"steps", result.steps_done},
-                                  {"interrupted", result.interrupted},
-                                  {"model", result.model.string()},
-                                  {"samples_per_s", result.samples_per_second},
-                                  {"data_wait_share", result.data_wait_share},
-                                  {"ranks", result.world_size},
-                                  {"communication_share", result.communication_share}}
-                       .dump()
-                << std::endl;
-    return 0;  // a signal stops training cleanly: the checkpoint is written (signals.h)
+    FlagNames flags;
+    for (const CLI::Option* option : cmd->get_options()) flags[key_of(option)] = option->get_name(false, true);
+    return run_naming_flags(flags, [&] { return run(cmd, *o, *config, *resume, *quiet); });
   };
 }
 

@@ -185,7 +185,8 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
        "truncated.jpg: corrupt or truncated JPEG"},
       {common() + "-i " + p("huge.png") + " -m " + p("mask.png") + " -o " + p("out.png"),
        "huge.png: 20000x20000 is 400 megapixels, more than the limit of 64"},
-      {common() + io + " -o " + p("out.png") + " --max-megapixels 0.001", "photo.png: 96x72 is 0.00691 megapixels"},
+      {common() + io + " -o " + p("out.png") + " --max-megapixels 0.001",
+       "photo.png: 96x72 is 0.00691 megapixels, more than the limit of 0.001 (--max-megapixels)"},
       {common() + io + " -o " + p("photo.png"), "photo.png: this is the input image"},
       {common() + io + " -o " + p("mask.png"), "mask.png: this is the input mask"},
   };
@@ -238,6 +239,31 @@ TEST_F(Cli, GreyMaskPixelsGiveAWarning) {
       pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("soft_mask.jpg") + " -o " + p("out.png"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("neither black nor white"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, OptionErrorsNameTheFlag) {
+  // The library names its options' fields; each command says the flag that sets them.
+  test::write_photos(dir / "photos", 2, 64, 48);
+  struct Case {
+    std::string args, needle;
+  };
+  const std::vector<Case> cases = {
+      {"serve --port 70000", "--port 70000: must be 0..65535"},
+      {"serve --max-upload-mb 0", "--max-upload-mb: must be at least 1 KiB"},
+      {"masks --out " + p("set") + " --count 0", "--count 0: must be at least 1"},
+      {"masks --out " + p("set") + " --size 8", "--size 8x8: must be at least 16x16"},
+      {"evaluate --images " + p("photos") + " --out " + p("r") + " --size 8",
+       "--size 8: use 0 (native) or at least 32"},
+      {"evaluate --images " + p("photos") + " --out " + p("r") + " --jobs 0", "--jobs 0: must be at least 1"},
+      {"train --train " + p("photos") + " --out " + p("run") + " --pixel-loss --batch-size 0",
+       "--batch-size 0: must be at least 1"},
+      {"train --train " + p("photos") + " --out " + p("run"), "choose the pixel-space loss with --pixel-loss"},
+  };
+  for (const auto& c : cases) {
+    const auto r = pconv(c.args);
+    EXPECT_EQ(r.code, 1) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << "expected '" << c.needle << "' in: " << r.output;
+  }
 }
 
 TEST_F(Cli, TrainEndToEndWithConfigAndOverrides) {

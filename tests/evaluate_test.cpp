@@ -148,7 +148,7 @@ TEST(Evaluate, ClearErrors) {
   write_mask_set(m);
   o.masks = m.out;
   o.size = 64;
-  test::expect_error([&] { evaluate(o, methods); }, "32x32 but --size is 64");
+  test::expect_error([&] { evaluate(o, methods); }, "size 64: the mask set's masks are 32x32");
   o.masks = dir / "photos";
   EXPECT_THROW(evaluate(o, methods), Error);
   EXPECT_THROW(make_method("patchmatch", torch::kCPU), Error);

@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
+#include "pconv/io/files.h"
 #include "pconv/io/image.h"
 #include "test_util.h"
 
@@ -236,6 +237,29 @@ TEST_F(Server, ServesTheWebPage) {
   EXPECT_EQ(error_of(missing), "no such path: /nope");
 }
 
+TEST_F(Server, ServesThePageFromAFolderWhileItIsWorkedOn) {
+  test::TempDir web;
+  const auto write = [&](const std::string& name, const std::string& text) {
+    write_file_atomic(web / name, text.data(), text.size());
+  };
+  write("index.html", "<p>first</p>");
+  write("app.js", "// app");
+  ServerOptions o;
+  o.web_dir = web.path();
+  start(o);
+  EXPECT_EQ(client().Get("/")->body, "<p>first</p>");
+  write("index.html", "<p>edited</p>");  // no restart, no rebuild
+  const auto page = client().Get("/index.html");
+  EXPECT_EQ(page->body, "<p>edited</p>");
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_EQ(client().Get("/app.js")->body, "// app");
+  EXPECT_EQ(client().Get("/style.css")->status, 500) << "a file missing from the folder is an error, not the built-in";
+
+  ServerOptions bad;
+  bad.web_dir = web / "nothing";
+  test::expect_error([&] { InpaintServer s(bad); }, "web_dir");
+}
+
 TEST_F(Server, RefusesBadRequestsWithAJsonMessage) {
   start();
   struct Case {
@@ -353,7 +377,7 @@ TEST_F(Server, StopFinishesRunningRequestsAndRefusesWaitingOnes) {
 TEST_F(Server, RejectsBadOptionsAndABusyPort) {
   ServerOptions o;
   o.concurrency = 0;
-  test::expect_error([&] { InpaintServer s(o); }, "--concurrency 0");
+  test::expect_error([&] { InpaintServer s(o); }, "concurrency 0");
   start();
   ServerOptions same;
   same.port = port;

@@ -52,7 +52,7 @@ TEST(TrainConfig, ClearErrors) {
   expect_error([&] { load_train_config(dir / "none.json", o); }, "none.json");
   TrainOptions no_vgg = tiny(dir);
   no_vgg.pixel_loss = false;
-  expect_error([&] { no_vgg.check(); }, "--pixel-loss");
+  expect_error([&] { no_vgg.check(); }, "pixel_loss");
   TrainOptions bad = tiny(dir);
   bad.train_dir = (dir / "nowhere").string();
   expect_error([&] { bad.check(); }, "nowhere");

@@ -54,12 +54,18 @@ std::string index_name(size_t k) {
 }
 }  // namespace
 
+void MaskSetOptions::check() const {
+  if (per_category < 1) throw OptionError("per_category", std::to_string(per_category), "must be at least 1");
+  if (width < 16 || height < 16)
+    throw OptionError("width", std::to_string(width) + "x" + std::to_string(height), "must be at least 16x16");
+  if (width != height && !images.empty())
+    throw OptionError("images", "", "masked images need square masks (width = height)", {"width", "height"});
+}
+
 size_t write_mask_set(const MaskSetOptions& o, const std::function<void(size_t, size_t)>& progress) {
-  if (o.per_category < 1) throw Error("--count " + std::to_string(o.per_category) + ": must be at least 1");
-  if (o.width < 16 || o.height < 16) throw Error("mask size must be at least 16x16");
+  o.check();
   std::vector<fs::path> photos;
   if (!o.images.empty()) photos = list_images(o.images);
-  if (o.width != o.height && !photos.empty()) throw Error("masked images need square masks (--size N)");
   json manifest = {{"format", "pconv-mask-set"},
                    {"version", 1},
                    {"width", o.width},

@@ -34,10 +34,21 @@ struct Sample {
 
 }  // namespace
 
+void EvaluationOptions::check() const {
+  using std::to_string;
+  if (size != 0 && size < 32) throw OptionError("size", to_string(size), "use 0 (native) or at least 32");
+  if (masks.empty() && per_category < 1)
+    throw OptionError("per_category", to_string(per_category), "must be at least 1");
+  if (!masks.empty() && size == 0)
+    throw OptionError("size", "0", "a mask set has one size: evaluate it at that size, not at native size");
+  if (jobs < 1) throw OptionError("jobs", to_string(jobs), "must be at least 1");
+  if (max_pixels < 1) throw OptionError("max_pixels", "", "must be positive");
+}
+
 EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const InpaintMethod*>& methods,
                           const std::function<void(size_t, size_t)>& progress) {
-  if (methods.empty()) throw Error("no methods to evaluate (--method telea, ns, fsr or a model file)");
-  if (o.size != 0 && o.size < 32) throw Error("--size " + std::to_string(o.size) + ": use 0 (native) or at least 32");
+  if (methods.empty()) throw Error("no methods to evaluate (telea, ns, fsr or a model file)");
+  o.check();
   const std::vector<fs::path> photos = list_images(o.images);
 
   EvaluationReport report;
@@ -46,18 +57,17 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   for (const auto* m : methods) report.methods.push_back(m->name());
   std::vector<Sample> samples;
   if (!o.masks.empty()) {
-    if (o.size == 0) throw Error("a mask set has one size: evaluate it with --size N, not at native size");
     for (const auto& [category, files] : read_mask_set(o.masks)) {
       const cv::Mat first = load_image(files.front(), o.max_pixels);
       if (first.cols != o.size || first.rows != o.size)
-        throw Error(files.front().string() + ": masks are " + std::to_string(first.cols) + "x" +
-                    std::to_string(first.rows) + " but --size is " + std::to_string(o.size));
+        throw OptionError("size", std::to_string(o.size),
+                          "the mask set's masks are " + std::to_string(first.cols) + "x" + std::to_string(first.rows) +
+                              " (" + files.front().string() + ")");
       report.categories.push_back(category);
       for (size_t k = 0; k < files.size(); ++k)
         samples.push_back({report.categories.size() - 1, k % photos.size(), k, files[k]});
     }
   } else {
-    if (o.per_category < 1) throw Error("--per-category must be at least 1");
     report.categories = paper_categories();
     for (size_t c = 0; c < report.categories.size(); ++c)
       for (int k = 0; k < o.per_category; ++k)

@@ -22,8 +22,8 @@ void check_pixels(const std::string& what, cv::Size size, int64_t max_pixels) {
   if (max_pixels <= 0 || pixels <= max_pixels) return;
   std::ostringstream msg;
   msg << what << ": " << size.width << "x" << size.height << " is " << std::setprecision(3) << pixels / 1e6
-      << " megapixels, more than the limit of " << std::setprecision(6) << max_pixels / 1e6 << " (--max-megapixels)";
-  throw Error(msg.str());
+      << " megapixels, more than the limit of " << std::setprecision(6) << max_pixels / 1e6;
+  throw PixelLimitError(msg.str());
 }
 
 cv::Mat decode_checked(const std::vector<uint8_t>& bytes, const std::string& what) {

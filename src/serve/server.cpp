@@ -19,12 +19,14 @@
 
 #include "guarded_http_server.h"
 #include "pconv/io/error.h"
+#include "pconv/io/files.h"
 #include "pconv/io/image.h"
 #include "pconv/io/log.h"
 #include "pconv/serve/work_queue.h"
 #include "web_assets.h"
 
 namespace pconv {
+namespace fs = std::filesystem;
 namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -131,16 +133,20 @@ std::vector<uint8_t> field_bytes(const httplib::Request& req, const std::string&
 bool ServerOptions::is_loopback() const { return is_loopback_name(host_name(host)); }
 
 void ServerOptions::check() const {
-  if (port < 0 || port > 65535) throw Error("--port " + std::to_string(port) + ": must be 0..65535");
-  if (concurrency < 1) throw Error("--concurrency " + std::to_string(concurrency) + ": must be at least 1");
-  if (queue < 0) throw Error("--queue " + std::to_string(queue) + ": must not be negative");
-  if (max_upload_bytes < 1024) throw Error("--max-upload-mb: must be positive");
-  if (max_pixels < 1) throw Error("--max-megapixels: must be positive");
-  if (timeout_s < 1) throw Error("--timeout " + std::to_string(timeout_s) + ": must be at least 1 second");
-  if (io_timeout_s < 1) throw Error("--io-timeout " + std::to_string(io_timeout_s) + ": must be at least 1 second");
+  using std::to_string;
+  if (port < 0 || port > 65535) throw OptionError("port", to_string(port), "must be 0..65535");
+  if (concurrency < 1) throw OptionError("concurrency", to_string(concurrency), "must be at least 1");
+  if (queue < 0) throw OptionError("queue", to_string(queue), "must not be negative");
+  if (max_upload_bytes < 1024) throw OptionError("max_upload_bytes", "", "must be at least 1 KiB");
+  if (max_pixels < 1) throw OptionError("max_pixels", "", "must be positive");
+  if (timeout_s < 1) throw OptionError("timeout_s", to_string(timeout_s), "must be at least 1 second");
+  if (io_timeout_s < 1) throw OptionError("io_timeout_s", to_string(io_timeout_s), "must be at least 1 second");
   if (header_timeout_s < 1)
-    throw Error("header timeout " + std::to_string(header_timeout_s) + ": must be at least 1 second");
-  if (!token.empty() && token.size() < 16) throw Error("token: must be at least 16 characters");
+    throw OptionError("header_timeout_s", to_string(header_timeout_s), "must be at least 1 second");
+  if (!token.empty() && token.size() < 16) throw OptionError("token", "", "must be at least 16 characters");
+  std::error_code ec;
+  if (!web_dir.empty() && !fs::is_regular_file(web_dir / "index.html", ec))
+    throw OptionError("web_dir", web_dir.string(), "not a folder with the page's index.html");
 }
 
 ConnectionLimits connection_limits(const ServerOptions& o) {
@@ -229,9 +235,14 @@ void InpaintServer::State::guard(const char* method, const std::string& path, ht
 void InpaintServer::State::routes() {
   for (size_t i = 0; i < kWebAssetCount; ++i) {
     const WebAsset& asset = kWebAssets[i];
-    auto serve = [&asset](const httplib::Request&, httplib::Response& res) {
+    auto serve = [this, &asset](const httplib::Request&, httplib::Response& res) {
       res.set_header("Cache-Control", "no-cache");
-      res.set_content(reinterpret_cast<const char*>(asset.data), asset.size, asset.content_type);
+      if (options.web_dir.empty()) {
+        res.set_content(reinterpret_cast<const char*>(asset.data), asset.size, asset.content_type);
+        return;
+      }
+      const std::vector<uint8_t> bytes = read_file(options.web_dir / std::string(asset.path).substr(1));
+      res.set_content(reinterpret_cast<const char*>(bytes.data()), bytes.size(), asset.content_type);
     };
     guard("GET", asset.path, serve);
     if (std::string(asset.path) == "/index.html") guard("GET", "/", serve);

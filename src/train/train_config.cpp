@@ -79,32 +79,39 @@ void TrainOptions::merge(const json& config, const std::string& where) {
 }
 
 void TrainOptions::check() const {
-  auto fail = [](const std::string& m) { throw Error(m); };
-  if (train_dir.empty()) fail("no training images: set --train (train_dir)");
+  using std::to_string;
   std::error_code ec;
-  if (!fs::is_directory(train_dir, ec)) fail(train_dir + ": training folder does not exist");
-  if (!val_dir.empty() && !fs::is_directory(val_dir, ec)) fail(val_dir + ": validation folder does not exist");
-  if (!mask_dir.empty() && !fs::is_directory(mask_dir, ec)) fail(mask_dir + ": mask folder does not exist");
-  if (!init.empty() && !fs::exists(init, ec)) fail(init + ": --init model file does not exist");
+  if (train_dir.empty()) throw OptionError("train_dir", "", "no training images given");
+  if (!fs::is_directory(train_dir, ec)) throw OptionError("train_dir", train_dir, "training folder does not exist");
+  if (!val_dir.empty() && !fs::is_directory(val_dir, ec))
+    throw OptionError("val_dir", val_dir, "validation folder does not exist");
+  if (!mask_dir.empty() && !fs::is_directory(mask_dir, ec))
+    throw OptionError("mask_dir", mask_dir, "mask folder does not exist");
+  if (!init.empty() && !fs::exists(init, ec)) throw OptionError("init", init, "model file does not exist");
   if (image_size < 32 || image_size % (int64_t{1} << depth) != 0)
-    fail("image_size " + std::to_string(image_size) +
-         " must be at least 32 and a multiple of 2^depth = " + std::to_string(int64_t{1} << depth));
-  if (batch_size < 1) fail("batch_size " + std::to_string(batch_size) + " must be at least 1");
-  if (iterations < 1) fail("iterations " + std::to_string(iterations) + " must be at least 1");
-  if (!(lr > 0) || !(finetune_lr > 0)) fail("learning rates must be positive");
-  if (finetune_from < -1) fail("finetune_from must be -1 (never) or a step");
-  if (threads < 0 || workers < 1 || cache_mb < 0) fail("threads and cache_mb must be >= 0 and workers >= 1");
-  if (!(max_megapixels > 0)) fail("max_megapixels " + std::to_string(max_megapixels) + " must be positive");
-  if (checkpoint_every < 1 || validate_every < 1 || log_every < 1)
-    fail("checkpoint/validate/log intervals must be >= 1");
-  if (dist_timeout < 1) fail("dist_timeout " + std::to_string(dist_timeout) + " must be at least 1 second");
+    throw OptionError("image_size", to_string(image_size),
+                      "must be at least 32 and a multiple of 2^depth = " + to_string(int64_t{1} << depth), {"depth"});
+  if (batch_size < 1) throw OptionError("batch_size", to_string(batch_size), "must be at least 1");
+  if (iterations < 1) throw OptionError("iterations", to_string(iterations), "must be at least 1");
+  if (!(lr > 0)) throw OptionError("lr", to_string(lr), "must be positive");
+  if (!(finetune_lr > 0)) throw OptionError("finetune_lr", to_string(finetune_lr), "must be positive");
+  if (finetune_from < -1) throw OptionError("finetune_from", to_string(finetune_from), "must be -1 (never) or a step");
+  if (threads < 0) throw OptionError("threads", to_string(threads), "must not be negative");
+  if (workers < 1) throw OptionError("workers", to_string(workers), "must be at least 1");
+  if (cache_mb < 0) throw OptionError("cache_mb", to_string(cache_mb), "must not be negative");
+  if (!(max_megapixels > 0)) throw OptionError("max_megapixels", to_string(max_megapixels), "must be positive");
+  for (const auto& [field, every] : {std::pair{"checkpoint_every", checkpoint_every},
+                                     std::pair{"validate_every", validate_every}, std::pair{"log_every", log_every}})
+    if (every < 1) throw OptionError(field, to_string(every), "must be at least 1");
+  if (dist_timeout < 1) throw OptionError("dist_timeout", to_string(dist_timeout), "must be at least 1 second");
   if (export_dtype != "float32" && export_dtype != "float16")
-    fail("export_dtype '" + export_dtype + "' must be float32 or float16");
+    throw OptionError("export_dtype", "'" + export_dtype + "'", "must be float32 or float16");
   if (vgg.empty() && !pixel_loss)
-    fail(
-        "no VGG-16 weights for the perceptual and style losses: pass --vgg FILE (torchvision's vgg16 "
-        "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with --pixel-loss");
-  if (!vgg.empty() && !fs::exists(vgg, ec)) fail(vgg + ": VGG-16 weights file does not exist");
+    throw OptionError("vgg", "",
+                      "no VGG-16 weights for the perceptual and style losses: give a file (torchvision's vgg16 "
+                      "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with pixel_loss",
+                      {"pixel_loss"});
+  if (!vgg.empty() && !fs::exists(vgg, ec)) throw OptionError("vgg", vgg, "VGG-16 weights file does not exist");
   PConvUNetOptions().depth(depth).width(width).check();
 }
 

@@ -41,6 +41,9 @@ struct MaskSetOptions {
   int per_category = 100;  ///< masks in each bucket × border category
   uint64_t seed = 0;
   std::filesystem::path images;  ///< optional: also write originals and masked images
+
+  /// Throws pconv::OptionError naming the first bad field.
+  void check() const;
 };
 
 /// Writes <out>/<bucket>/<border|no_border>/NNNNN.png (white = hole) and <out>/masks.json; with

@@ -23,6 +23,9 @@ struct EvaluationOptions {
   int jobs = 1;                            ///< images evaluated in parallel
   int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos and masks are refused
   int examples = 2;                        ///< examples per category kept for the HTML page
+
+  /// Throws pconv::OptionError naming the first bad field.
+  void check() const;
 };
 
 struct CellResult {

@@ -9,6 +9,7 @@
 //   server.stop();                     // queued requests get 503, running ones finish
 //   t.join();
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <opencv2/core.hpp>
@@ -34,8 +35,11 @@ struct ServerOptions {
   std::string token;                       ///< when set, the API (not health) needs "Bearer <token>"
   InpaintOptions inpaint;                  ///< tile and overlap
   std::string model_name;                  ///< shown by /api/v1/model (the file name)
+  /// When set, the page's files are read from this folder (web/) at every request instead of the
+  /// copies built in: for working on the page without rebuilding.
+  std::filesystem::path web_dir;
 
-  /// Throws pconv::Error naming the first bad value.
+  /// Throws pconv::OptionError naming the first bad field.
   void check() const;
   /// Whether `host` is a loopback address or name (the default, reachable from this machine only).
   bool is_loopback() const;
