@@ -29,7 +29,7 @@ fs::path bundled_model_path() {
 
 fs::path resolve_model(const std::string& option) {
   if (!option.empty()) return option;
-  const fs::path bundled = bundled_model_path();
+  fs::path bundled = bundled_model_path();
   if (bundled.empty())
     throw Error("no bundled model is present yet (models/pconv.safetensors); pass --model FILE with a trained model");
   return bundled;
@@ -69,9 +69,8 @@ void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
       ->default_str("poisson");
 }
 
-}  // namespace pconv::app
-
-int main(int argc, char** argv) {
+// Parses the command line and runs the subcommand it names.
+int run_pconv(int argc, char** argv) {
   CLI::App root{"pconv: fill holes in images with the partial-convolution U-Net (Liu et al., ECCV 2018)"};
   root.require_subcommand(1);
   root.set_version_flag("--version", "pconv 0.1.0");
@@ -96,12 +95,20 @@ int main(int argc, char** argv) {
     std::cerr << "pconv: error: " << e.what() << " (see --help)" << std::endl;
     return 2;
   }
+  for (auto& [app, run] : commands)
+    if (app->parsed()) return run();
+  return 2;
+}
+
+}  // namespace pconv::app
+
+int main(int argc, char** argv) {
   try {
-    for (auto& [app, run] : commands)
-      if (app->parsed()) return run();
+    return pconv::app::run_pconv(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "pconv: error: " << pconv::app::describe(e) << std::endl;
-    return 1;
+  } catch (...) {
+    std::cerr << "pconv: error: an unknown failure" << std::endl;
   }
-  return 2;
+  return 1;
 }

@@ -24,9 +24,18 @@ std::string key_of(const CLI::Option* option) {
   return name;
 }
 
-// Runs the training the flags and the config file describe.
-int run(CLI::App* cmd, const TrainOptions& o, const std::string& config, bool resume, bool quiet) {
-  set_quiet(quiet);
+struct Options {
+  TrainOptions train;  // what the flags set; the config file's settings apply below them
+  std::string config;
+  bool resume = false, quiet = false;
+};
+
+// Runs the training the flags and the config file describe; `cmd` tells which flags were given.
+int run(const CLI::App* cmd, const Options& options) {
+  const TrainOptions& o = options.train;
+  const std::string& config = options.config;
+  const bool resume = options.resume;
+  set_quiet(options.quiet);
   TrainOptions effective;
   if (!config.empty()) {
     load_train_config(config, effective);
@@ -61,14 +70,13 @@ int run(CLI::App* cmd, const TrainOptions& o, const std::string& config, bool re
 }  // namespace
 
 Run add_train_command(CLI::App& root) {
-  auto o = std::make_shared<TrainOptions>();
-  auto config = std::make_shared<std::string>();
-  auto resume = std::make_shared<bool>(false);
-  auto quiet = std::make_shared<bool>(false);
+  auto options = std::make_shared<Options>();
+  TrainOptions* o = &options->train;
   CLI::App* cmd = root.add_subcommand("train", "Train a PConv U-Net (or the plain U-Net) on a folder of photos");
   const TrainOptions d;
-  cmd->add_option("--config", *config, "JSON file with any of the settings below (flags override it)");
-  cmd->add_flag("--resume", *resume, "Continue the run in --out from its checkpoint and config.json (default: off)");
+  cmd->add_option("--config", options->config, "JSON file with any of the settings below (flags override it)");
+  cmd->add_flag("--resume", options->resume,
+                "Continue the run in --out from its checkpoint and config.json (default: off)");
   cmd->add_option("--train", o->train_dir, "Folder of training photos, searched recursively");
   cmd->add_option("--val", o->val_dir, "Folder of validation photos (default: none)");
   cmd->add_option("--masks", o->mask_dir, "Folder of masks (white = hole) to augment; default: generated strokes");
@@ -120,12 +128,12 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--dist-timeout", o->dist_timeout,
                   "With several processes: seconds to wait for the other ranks before stopping with an error")
       ->capture_default_str();
-  cmd->add_flag("--quiet,-q", *quiet, "Only warnings and errors on stderr (default: off)");
+  cmd->add_flag("--quiet,-q", options->quiet, "Only warnings and errors on stderr (default: off)");
 
-  return [cmd, o, config, resume, quiet] {
+  return [cmd, options] {
     FlagNames flags;
     for (const CLI::Option* option : cmd->get_options()) flags[key_of(option)] = option->get_name(false, true);
-    return run_naming_flags(flags, [&] { return run(cmd, *o, *config, *resume, *quiet); });
+    return run_naming_flags(flags, [&] { return run(cmd, *options); });
   };
 }
 

@@ -167,7 +167,13 @@ class TrainingRun {
     data.world_size = world_;
     loader_.emplace(files_, make_mask_source(o_), data, static_cast<uint64_t>(step_));
     if (lead_) {
-      validator_.emplace(o_, model_.info.normalization, device_);
+      ValidationOptions validation;
+      validation.photos = o_.val_dir;
+      validation.out = out_;
+      validation.image_size = o_.image_size;
+      validation.images = o_.val_images;
+      validation.max_pixels = static_cast<int64_t>(o_.max_megapixels * 1e6);
+      validator_.emplace(validation, model_.info.normalization, device_);
       log_.emplace(out_, o_.iterations, resume_ ? step_ : -1);
     }
     const auto& norm = model_.info.normalization;

@@ -21,14 +21,14 @@ namespace pconv {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Validator::Validator(const TrainOptions& o, const Normalization& norm, const torch::Device& device)
+Validator::Validator(const ValidationOptions& o, const Normalization& norm, const torch::Device& device)
     : norm_(norm), device_(device), out_(o.out) {
-  if (o.val_dir.empty()) return;
-  const auto files = list_images(o.val_dir);
+  if (o.photos.empty()) return;
+  const auto files = list_images(o.photos);
   // Fixed masks, independent of the training seed, so that runs are comparable.
   const MaskGenerator masks(MaskGeneratorOptions(o.image_size, o.image_size).min_ratio(0.1).max_ratio(0.5), 20181804);
-  for (size_t i = 0; i < files.size() && static_cast<int>(images_.size()) < o.val_images; ++i) {
-    images_.push_back(load_center_crop(files[i], o.image_size, static_cast<int64_t>(o.max_megapixels * 1e6)));
+  for (size_t i = 0; i < files.size() && static_cast<int>(images_.size()) < o.images; ++i) {
+    images_.push_back(load_center_crop(files[i], o.image_size, o.max_pixels));
     holes_.push_back(masks.generate(i));
   }
 }

@@ -18,10 +18,19 @@ struct ValidationMetrics {
   std::filesystem::path grid;         ///< masked input | output | composite | ground truth
 };
 
+/// What validation needs of a run's options.
+struct ValidationOptions {
+  std::filesystem::path photos;  ///< validation photos; empty: no validation
+  std::filesystem::path out;     ///< the run folder; grids go to out/val
+  int image_size = 256;          ///< centre crops of this side
+  int images = 8;                ///< photos used, at most
+  int64_t max_pixels = 0;        ///< larger photos are refused
+};
+
 /// A fixed set of validation crops and masks, scored and drawn every few steps.
 class Validator {
  public:
-  Validator(const TrainOptions& options, const Normalization& norm, const torch::Device& device);
+  Validator(const ValidationOptions& options, const Normalization& norm, const torch::Device& device);
   bool enabled() const { return !images_.empty(); }
   ValidationMetrics run(PConvUNet& net, int64_t step);
 
