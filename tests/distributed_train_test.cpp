@@ -173,7 +173,7 @@ TEST_F(DistributedTrain, AKilledRankEndsTheJobWithAClearError) {
   const fs::path metrics = dir_ / "killed" / "metrics.jsonl";
   for (auto end = Clock::now() + std::chrono::seconds(60); Clock::now() < end && read_text(metrics).size() < 200;)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_GT(read_text(metrics).size(), 200u) << ranks[0]->err();
+  ASSERT_GE(read_text(metrics).size(), 200u) << ranks[0]->err();
   ranks[1]->signal(SIGKILL);
   const auto start = Clock::now();
   const int status = ranks[0]->wait(std::chrono::seconds(60));
