@@ -7,8 +7,9 @@ torch::Tensor sync_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tenso
   const std::vector<int64_t> dims{0, 2, 3};
   const auto per_channel = [&](const torch::Tensor& t) { return t.view({1, channels, 1, 1}); };
   // [Σx per channel, count] in one all-reduce; the count is a constant, so no gradient flows to it.
-  const torch::Tensor local = torch::cat(
-      {x.sum(dims), torch::full({1}, static_cast<double>(x.numel() / channels), x.options().requires_grad(false))});
+  const torch::Tensor local =
+      torch::cat({x.sum(dims), torch::full({1}, static_cast<double>(x.numel()) / static_cast<double>(channels),
+                                           x.options().requires_grad(false))});
   const torch::Tensor total = sum(local);
   const torch::Tensor count = total.narrow(0, channels, 1).detach();
   const torch::Tensor mean = total.narrow(0, 0, channels) / count;

@@ -34,12 +34,12 @@ torch::Tensor upsample_concat(const torch::Tensor& low, const torch::Tensor& ski
 
 // x ⊙ m, in place when no gradient is recorded: inference then allocates no second copy of
 // the largest feature maps (autograd needs the activation's output intact while training).
-torch::Tensor apply_mask(torch::Tensor x, const torch::Tensor& m) {
+torch::Tensor apply_mask(const torch::Tensor& x, const torch::Tensor& m) {
   return torch::GradMode::is_enabled() ? x * m : x.mul_(m);
 }
 
 // BN (when present) then the activation, in place on the BN output, which BN's backward does not need.
-torch::Tensor leaky(torch::Tensor x) {
+torch::Tensor leaky(const torch::Tensor& x) {
   return F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2).inplace(true));
 }
 }  // namespace

@@ -23,7 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Request lines and headers are not body, but they arrive through the same count.
-constexpr int64_t kHeaderAllowance = 64 * 1024;
+constexpr int64_t kHeaderAllowance = int64_t{64} * 1024;
 // How often a connection idling between requests notices that the server is stopping.
 constexpr std::chrono::milliseconds kStopCheck{100};
 // How often the pool looks for a connection to cut off while others wait for a thread.

@@ -76,7 +76,7 @@ bool same_secret(const std::string& a, const std::string& b) {
 
 // Answers 500 for the exception being handled (also from httplib's exception handler), and logs
 // what it was once; the client learns nothing of the server's internals.
-void answer_internal_error(const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+void answer_internal_error(const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
   std::string what = "unknown exception";
   try {
     std::rethrow_exception(ep);
@@ -155,7 +155,7 @@ ConnectionLimits connection_limits(const ServerOptions& o) {
   limits.request_timeout = limits.write_timeout = std::chrono::seconds(o.io_timeout_s);
   limits.max_body_bytes = o.max_upload_bytes;
   // Every waiting or running fill holds a thread; four more answer health checks and pages.
-  limits.threads = static_cast<size_t>(o.concurrency + o.queue + 4);
+  limits.threads = static_cast<size_t>(o.concurrency) + static_cast<size_t>(o.queue) + 4;
   return limits;
 }
 

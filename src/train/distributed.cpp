@@ -191,13 +191,15 @@ struct SumAcross : torch::autograd::Function<SumAcross> {
     ctx->saved_data["group"] = group;
     ctx->saved_data["sizes"] = x.sizes().vec();
     torch::Tensor sum = x.contiguous().clone();
-    reinterpret_cast<ProcessGroup*>(group)->all_reduce_sum(sum);
+    // autograd's saved data holds no pointers: the group travels as an integer.
+    reinterpret_cast<ProcessGroup*>(group)->all_reduce_sum(sum);  // NOLINT(performance-no-int-to-ptr)
     return sum;
   }
   // d(Σ_r L_r)/dx_r = Σ_r' dL_r'/dS: the gradient of a sum over ranks is the sum of gradients.
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    auto* group = reinterpret_cast<ProcessGroup*>(ctx->saved_data["group"].toInt());
+    auto* group =
+        reinterpret_cast<ProcessGroup*>(ctx->saved_data["group"].toInt());  // NOLINT(performance-no-int-to-ptr)
     // Every rank takes part, even one whose own gradient is undefined (zero).
     torch::Tensor grad =
         grads[0].defined() ? grads[0].contiguous().clone() : torch::zeros(ctx->saved_data["sizes"].toIntVector());

@@ -26,7 +26,7 @@ GradientReducer::GradientReducer(ProcessGroup& group, std::vector<torch::Tensor>
     bucket.flat = torch::zeros({bucket.offsets.back() + last.numel()}, last.options().requires_grad(false));
   }
   for (size_t i = 0; i < parameters_.size(); ++i)
-    hooks_.push_back(parameters_[i].register_hook([this, i](torch::Tensor grad) { on_gradient(i, grad); }));
+    hooks_.push_back(parameters_[i].register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); }));
   reset();
 }
 

@@ -255,6 +255,7 @@ class TrainingRun {
   std::map<std::string, double> average_over_ranks(std::map<std::string, double> values) {
     if (!group_) return values;
     std::vector<double> packed;
+    packed.reserve(values.size());
     for (const auto& [name, value] : values) packed.push_back(value);
     torch::Tensor sums = torch::tensor(packed, torch::kFloat64);
     group_->all_reduce_sum(sums);
