@@ -12,7 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libstb-dev libwebp-dev libjpeg-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format clang-tidy
+  clang libclang-rt-14-dev clang-format clang-tidy python3
   chromium curl
 )
 
