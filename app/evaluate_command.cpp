@@ -1,7 +1,4 @@
 // pconv evaluate: a Table-1-style comparison of models and classical methods.
-#include <unistd.h>
-
-#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -30,9 +27,8 @@ int run(Options& o) {
   EvaluationOptions& e = o.evaluation;
   e.images = o.images;
   e.masks = o.masks;
-  if (!(o.max_megapixels > 0))
-    throw Error("--max-megapixels " + std::to_string(o.max_megapixels) + ": must be positive");
-  e.max_pixels = static_cast<int64_t>(o.max_megapixels * 1e6);
+  // NaN and negative values become 0, which check() refuses.
+  e.max_pixels = o.max_megapixels > 0 ? static_cast<int64_t>(o.max_megapixels * 1e6) : 0;
   e.check();
   if (o.methods.empty()) throw Error("no methods to evaluate: give --method telea, ns, fsr or a model file");
   // Parallel images each want a core: LibTorch then runs single-threaded inside each.

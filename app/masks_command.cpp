@@ -1,7 +1,4 @@
 // pconv masks: a reproducible mask set in the paper's six hole-ratio buckets.
-#include <unistd.h>
-
-#include <cstdio>
 #include <iostream>
 
 #include "commands.h"

@@ -1,7 +1,5 @@
 #include "train_report.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <iomanip>

@@ -7,12 +7,11 @@
 
 namespace pconv {
 
-/// Seconds since construction or the last restart(), on the steady clock.
+/// Seconds since construction, on the steady clock.
 class Stopwatch {
  public:
   Stopwatch() : start_(std::chrono::steady_clock::now()) {}
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-  void restart() { start_ = std::chrono::steady_clock::now(); }
 
  private:
   std::chrono::steady_clock::time_point start_;
