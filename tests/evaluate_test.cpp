@@ -38,6 +38,37 @@ TEST(Metrics, AgreeWithScikitImage) {
   EXPECT_NEAR(mean_l1(a, blurred), 0.0110898352, 1e-6);
 }
 
+TEST(Metrics, HoleGradientByHand) {
+  // A luma ramp of 0.01 per column: Sobel's x response is 8 · 0.01 everywhere inside.
+  cv::Mat ramp(20, 20, CV_32FC1);
+  for (int y = 0; y < ramp.rows; ++y)
+    for (int x = 0; x < ramp.cols; ++x) ramp.at<float>(y, x) = 0.01f * static_cast<float>(x);
+  cv::Mat hole = cv::Mat::zeros(20, 20, CV_8UC1);
+  hole(cv::Rect(4, 5, 10, 9)).setTo(255);  // 10×9; margin 3 leaves the 4×3 centre
+  const HoleGradient g = hole_gradient(ramp, hole);
+  EXPECT_EQ(g.pixels, 12u);
+  EXPECT_NEAR(g.sum, 12 * 0.08, 1e-5);
+
+  // Colour: the luma's gradient (a ramp in green only weighs 0.587).
+  cv::Mat green(20, 20, CV_32FC3, cv::Scalar::all(0));
+  cv::Mat channels[3] = {cv::Mat::zeros(20, 20, CV_32FC1), ramp, cv::Mat::zeros(20, 20, CV_32FC1)};
+  cv::merge(channels, 3, green);
+  EXPECT_NEAR(hole_gradient(green, hole).sum, 0.587 * 12 * 0.08, 1e-4);
+
+  // The seam does not count: a flat fill pasted into the ramp has no gradient in the measured centre.
+  cv::Mat flat = ramp.clone();
+  flat.setTo(0.5f, hole);
+  EXPECT_NEAR(hole_gradient(flat, hole).sum, 0.0, 1e-6);
+  // A stroke narrower than 2·margin+1 has nothing to measure; one touching the border is measured up to it.
+  cv::Mat stroke = cv::Mat::zeros(20, 20, CV_8UC1);
+  stroke(cv::Rect(0, 8, 20, 5)).setTo(255);
+  EXPECT_EQ(hole_gradient(ramp, stroke).pixels, 0u);
+  cv::Mat corner = cv::Mat::zeros(20, 20, CV_8UC1);
+  corner(cv::Rect(0, 0, 8, 8)).setTo(255);
+  EXPECT_EQ(hole_gradient(ramp, corner).pixels, 25u);
+  EXPECT_THROW(hole_gradient(ramp, cv::Mat::zeros(10, 10, CV_8UC1)), Error);
+}
+
 TEST(MaskSet, BucketsBordersAndSeeds) {
   test::TempDir dir;
   MaskSetOptions o;
@@ -104,6 +135,14 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
       EXPECT_GT(cell.ssim, 0.0);
       EXPECT_GT(cell.l1, 0.0);
     }
+  // Texture: a fill can be smoother or busier than the photo, but not by orders of magnitude;
+  // the smallest bucket's thin strokes may leave nothing to measure.
+  for (const auto& row : r.cells)
+    for (size_t c = 4; c < row.size(); ++c) {
+      EXPECT_FALSE(std::isnan(row[c].texture)) << c;
+      EXPECT_GT(row[c].texture, 0.0);
+      EXPECT_LT(row[c].texture, 10.0);
+    }
   // Larger holes cost every method: the smallest bucket beats the largest.
   for (const auto& row : r.cells) EXPECT_GT(row[0].psnr, row[10].psnr);
   EXPECT_EQ(r.examples.size(), 12u);
@@ -116,6 +155,10 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
   EXPECT_NE(md.find("0.5-0.6 B"), std::string::npos);
   const auto csv = read_file(dir / "report" / "report.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(1 + 12 * methods.size()));
+  EXPECT_NE(std::string(csv.begin(), csv.end()).find(",texture_ratio,"), std::string::npos);
+  EXPECT_NE(md.find("## Texture"), std::string::npos);
+  const auto json_text = read_file(dir / "report" / "report.json");
+  EXPECT_NE(std::string(json_text.begin(), json_text.end()).find("\"texture_ratio\""), std::string::npos);
 
   // The same with a mask set on disk.
   MaskSetOptions m;

@@ -75,6 +75,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   }
 
   std::vector<std::vector<CellResult>> sums(methods.size(), std::vector<CellResult>(report.categories.size()));
+  struct GradientSums {
+    double fill = 0, truth = 0;
+  };
+  std::vector<std::vector<GradientSums>> gradient_sums(methods.size(),
+                                                       std::vector<GradientSums>(report.categories.size()));
   std::vector<int> examples_kept(report.categories.size(), 0);
   std::mutex mutex;
   std::atomic<size_t> next{0}, done{0};
@@ -91,8 +96,10 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
                                  ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
                                  : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole;
         const cv::Mat truth_f = to_float(truth);
+        const HoleGradient truth_gradient = hole_gradient(truth_f, hole);
         std::vector<cv::Mat> outputs;
         std::vector<CellResult> results;
+        std::vector<HoleGradient> fill_gradients;
         for (const auto* method : methods) {
           const Stopwatch stopwatch;
           const cv::Mat filled = method->fill(truth, hole);
@@ -102,6 +109,7 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           const cv::Mat comp_f = to_float(comp);
           results.push_back(
               {1, 100.0 * mean_l1(comp_f, truth_f), psnr(comp_f, truth_f), ssim(comp_f, truth_f), seconds});
+          fill_gradients.push_back(hole_gradient(comp_f, hole));
           outputs.push_back(comp);
         }
         std::lock_guard<std::mutex> lock(mutex);
@@ -112,6 +120,8 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           cell.psnr += results[m].psnr;
           cell.ssim += results[m].ssim;
           cell.seconds += results[m].seconds;
+          gradient_sums[m][s.category].fill += fill_gradients[m].sum;
+          gradient_sums[m][s.category].truth += truth_gradient.sum;
         }
         if (examples_kept[s.category] < o.examples && s.mask_index < static_cast<uint64_t>(o.examples)) {
           ++examples_kept[s.category];
@@ -133,15 +143,17 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
 
-  for (auto& per_method : sums)
-    for (auto& cell : per_method)
-      if (cell.count > 0) {
-        const double n = static_cast<double>(cell.count);
-        cell.l1 /= n;
-        cell.psnr /= n;
-        cell.ssim /= n;
-        cell.seconds /= n;
-      }
+  for (size_t m = 0; m < methods.size(); ++m)
+    for (size_t c = 0; c < report.categories.size(); ++c) {
+      CellResult& cell = sums[m][c];
+      if (cell.count == 0) continue;
+      const double n = static_cast<double>(cell.count);
+      cell.l1 /= n;
+      cell.psnr /= n;
+      cell.ssim /= n;
+      cell.seconds /= n;
+      if (gradient_sums[m][c].truth > 0) cell.texture = gradient_sums[m][c].fill / gradient_sums[m][c].truth;
+    }
   report.cells = std::move(sums);
   std::sort(report.examples.begin(), report.examples.end(),
             [](const Example& a, const Example& b) { return a.category < b.category; });

@@ -67,4 +67,24 @@ double ssim(const cv::Mat& a, const cv::Mat& b) {
   return sum / static_cast<double>(xs.size());
 }
 
+HoleGradient hole_gradient(const cv::Mat& image, const cv::Mat& hole, int margin) {
+  if (image.depth() != CV_32F || (image.channels() != 1 && image.channels() != 3) || hole.type() != CV_8UC1 ||
+      hole.size() != image.size() || margin < 0)
+    throw Error("hole_gradient needs a float image and an 8-bit hole of the same size");
+  cv::Mat luma = image;
+  if (image.channels() == 3) cv::cvtColor(image, luma, cv::COLOR_BGR2GRAY);
+  cv::Mat dx, dy, magnitude;
+  cv::Sobel(luma, dx, CV_32F, 1, 0, 3, 1.0, 0.0, cv::BORDER_REFLECT);
+  cv::Sobel(luma, dy, CV_32F, 0, 1, 3, 1.0, 0.0, cv::BORDER_REFLECT);
+  cv::magnitude(dx, dy, magnitude);
+  // Pixels outside the image count as hole: a hole touching the border is measured up to it.
+  cv::Mat inner;
+  cv::erode(hole != 0, inner, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(2 * margin + 1, 2 * margin + 1)),
+            cv::Point(-1, -1), 1, cv::BORDER_CONSTANT, cv::Scalar(255));
+  HoleGradient g;
+  g.pixels = static_cast<size_t>(cv::countNonZero(inner));
+  g.sum = g.pixels > 0 ? cv::mean(magnitude, inner)[0] * static_cast<double>(g.pixels) : 0.0;
+  return g;
+}
+
 }  // namespace pconv

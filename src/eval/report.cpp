@@ -1,6 +1,7 @@
 // The evaluation report: Markdown laid out like the paper's Table 1, CSV, JSON and an HTML page.
 #include "pconv/eval/report.h"
 
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,16 +14,33 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+enum class Better { lower, higher, nearer_one };
 struct Metric {
   const char* title;
-  bool higher_is_better;
+  Better better;
   int decimals;
   double CellResult::*field;
 };
-const Metric kMetrics[] = {{"ℓ1 error (% of the value range, lower is better)", false, 2, &CellResult::l1},
-                           {"PSNR (dB, higher is better)", true, 2, &CellResult::psnr},
-                           {"SSIM (higher is better)", true, 4, &CellResult::ssim},
-                           {"Seconds per image", false, 3, &CellResult::seconds}};
+const Metric kMetrics[] = {
+    {"ℓ1 error (% of the value range, lower is better)", Better::lower, 2, &CellResult::l1},
+    {"PSNR (dB, higher is better)", Better::higher, 2, &CellResult::psnr},
+    {"SSIM (higher is better)", Better::higher, 4, &CellResult::ssim},
+    {"Texture (gradient inside the hole over the photo's; 1 is as detailed as the photo, nearer 1 is better)",
+     Better::nearer_one, 2, &CellResult::texture},
+    {"Seconds per image", Better::lower, 3, &CellResult::seconds}};
+
+// Whether `a` beats `b` on a metric.
+bool beats(double a, double b, Better better) {
+  switch (better) {
+    case Better::lower:
+      return a < b;
+    case Better::higher:
+      return a > b;
+    case Better::nearer_one:
+      return std::abs(a - 1.0) < std::abs(b - 1.0);
+  }
+  return false;
+}
 
 std::string fmt(double v, int decimals) {
   char buf[32];
@@ -37,10 +55,8 @@ int best(const EvaluationReport& r, size_t category, const Metric& m) {
   int b = -1;
   for (size_t i = 0; i < r.methods.size(); ++i) {
     const CellResult& c = r.cells[i][category];
-    if (c.count == 0) continue;
-    if (b < 0 ||
-        (m.higher_is_better ? c.*m.field > r.cells[b][category].*m.field : c.*m.field < r.cells[b][category].*m.field))
-      b = static_cast<int>(i);
+    if (c.count == 0 || std::isnan(c.*m.field)) continue;
+    if (b < 0 || beats(c.*m.field, r.cells[b][category].*m.field, m.better)) b = static_cast<int>(i);
   }
   return b;
 }
@@ -49,7 +65,7 @@ int best(const EvaluationReport& r, size_t category, const Metric& m) {
 std::string cell_text(const EvaluationReport& r, size_t method, size_t category, const Metric& m,
                       const std::string& open, const std::string& close) {
   const CellResult& cell = r.cells[method][category];
-  if (cell.count == 0) return "–";
+  if (cell.count == 0 || std::isnan(cell.*m.field)) return "–";
   const std::string v = fmt(cell.*m.field, m.decimals);
   return best(r, category, m) == static_cast<int>(method) && r.methods.size() > 1 ? open + v + close : v;
 }
@@ -91,7 +107,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
   write_file_atomic(out / "report.md", md.data(), md.size());
 
   std::ostringstream csv;
-  csv << "method,bucket_lo,bucket_hi,border,count,l1_percent,psnr_db,ssim,seconds_per_image\n";
+  csv << "method,bucket_lo,bucket_hi,border,count,l1_percent,psnr_db,ssim,texture_ratio,seconds_per_image\n";
   json cells = json::array();
   for (size_t i = 0; i < r.methods.size(); ++i)
     for (size_t c = 0; c < r.categories.size(); ++c) {
@@ -99,7 +115,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
       const MaskCategory& k = r.categories[c];
       csv << '"' << r.methods[i] << "\"," << k.bucket.lo << "," << k.bucket.hi << "," << (k.border ? "yes" : "no")
           << "," << x.count << "," << fmt(x.l1, 4) << "," << fmt(x.psnr, 4) << "," << fmt(x.ssim, 5) << ","
-          << fmt(x.seconds, 5) << "\n";
+          << (std::isnan(x.texture) ? "" : fmt(x.texture, 4)) << "," << fmt(x.seconds, 5) << "\n";
       cells.push_back({{"method", r.methods[i]},
                        {"bucket", {k.bucket.lo, k.bucket.hi}},
                        {"border", k.border},
@@ -107,6 +123,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
                        {"l1_percent", x.l1},
                        {"psnr_db", x.psnr},
                        {"ssim", x.ssim},
+                       {"texture_ratio", std::isnan(x.texture) ? json(nullptr) : json(x.texture)},
                        {"seconds_per_image", x.seconds}});
     }
   const std::string csv_text = csv.str();

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct EvaluationOptions {
 struct CellResult {
   size_t count = 0;
   double l1 = 0, psnr = 0, ssim = 0, seconds = 0;  ///< means; l1 in % of the value range
+  /// The texture ratio (metrics.h: hole_gradient) over all of the category's holes together: the
+  /// fills' gradient sum over the ground truth's. NaN when no hole is wide enough to measure.
+  double texture = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Example {
