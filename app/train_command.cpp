@@ -93,12 +93,22 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--init", o->init, "Start from this model file (architecture taken from it)");
   cmd->add_option("--vgg", o->vgg,
                   "VGG-16 weights (safetensors, torchvision names) for the perceptual and style losses");
-  cmd->add_flag("--pixel-loss", o->pixel_loss, "Train without VGG: valid + hole + TV only (default: off)");
+  cmd->add_flag("--random-features", o->random_features,
+                "Perceptual and style terms on fixed random multi-scale features: texture without ImageNet "
+                "weights (default: off)");
+  cmd->add_option("--feature-seed", o->feature_seed, "Seed of the random features")->capture_default_str();
+  cmd->add_flag("--pixel-loss", o->pixel_loss,
+                "No perceptual or style terms: valid + hole + TV only (default: off)");
   cmd->add_option("--w-valid", o->w_valid, "Weight of L_valid")->capture_default_str();
   cmd->add_option("--w-hole", o->w_hole, "Weight of L_hole")->capture_default_str();
   cmd->add_option("--w-perceptual", o->w_perceptual, "Weight of L_perceptual")->capture_default_str();
   cmd->add_option("--w-style", o->w_style, "Weight of L_style_out and of L_style_comp")->capture_default_str();
   cmd->add_option("--w-tv", o->w_tv, "Weight of L_tv")->capture_default_str();
+  cmd->add_option("--w-adversarial", o->w_adversarial,
+                  "Weight of the adversarial term (a PatchGAN critic trained alongside); 0 = none")
+      ->capture_default_str();
+  cmd->add_option("--d-lr", o->d_lr, "Learning rate of the adversarial critic")->capture_default_str();
+  cmd->add_option("--d-width", o->d_width, "Channels of the critic's first layer")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per step")->capture_default_str();
   cmd->add_option("--iterations", o->iterations, "Total steps of the run (both stages)")->capture_default_str();
   cmd->add_option("--lr", o->lr, "Adam learning rate of stage 1")->capture_default_str();

@@ -14,6 +14,7 @@
 #include "pconv/data/photos.h"
 #include "pconv/infer/device.h"
 #include "pconv/nn/loss.h"
+#include "pconv/nn/vgg16.h"
 #include "pconv/nn/unet.h"
 #include "pconv/train/batch_loader.h"
 
@@ -45,11 +46,10 @@ void BM_TrainStep256(benchmark::State& state) {
   torch::manual_seed(0);
   pconv::PConvUNet net(pconv::PConvUNetOptions().depth(7));
   net->train();
-  pconv::VGG16Features vgg(nullptr);
+  std::shared_ptr<pconv::FeatureExtractor> vgg;
   if (full_loss) {
-    vgg = pconv::VGG16Features();
+    vgg = pconv::VGG16Features().ptr();
     vgg->eval();
-    for (auto& p : vgg->parameters()) p.set_requires_grad(false);
   }
   const pconv::InpaintingLoss loss({}, vgg);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(2e-4));

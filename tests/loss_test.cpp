@@ -5,6 +5,7 @@
 
 #include "pconv/io/error.h"
 #include "pconv/io/safetensors.h"
+#include "pconv/nn/vgg16.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -73,8 +74,8 @@ TEST(InpaintingLoss, GramMatrixByHand) {
 TEST(InpaintingLoss, PerceptualAndStyleWithVgg) {
   test::TempDir dir;
   test::write_random_vgg16(dir / "vgg.safetensors");
-  const InpaintingLoss loss(InpaintingLossOptions(), load_vgg16_features(dir / "vgg.safetensors"));
-  ASSERT_TRUE(loss.uses_vgg());
+  const InpaintingLoss loss(InpaintingLossOptions(), load_vgg16_features(dir / "vgg.safetensors").ptr());
+  ASSERT_TRUE(loss.uses_features());
   const auto gt = torch::rand({2, 3, 32, 32});
   auto mask = torch::ones({2, 1, 32, 32});
   mask.index_put_({Slice(), 0, Slice(8, 20), Slice(8, 24)}, 0);

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "pconv/eval/metrics.h"
 #include "pconv/io/error.h"
@@ -39,6 +40,24 @@ TrainOptions tiny(const test::TempDir& dir) {
 }
 
 using test::expect_error;
+
+TEST(TrainConfig, OneSourceOfFeatures) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 1, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.random_features = true;  // beside pixel_loss
+  EXPECT_THROW(o.check(), OptionError);
+  o.pixel_loss = false;
+  EXPECT_NO_THROW(o.check());
+  o.random_features = false;
+  EXPECT_THROW(o.check(), OptionError);
+  o.random_features = true;
+  o.w_adversarial = -1;
+  EXPECT_THROW(o.check(), OptionError);
+  o.w_adversarial = 1;
+  o.d_lr = 0;
+  EXPECT_THROW(o.check(), OptionError);
+}
 
 TEST(TrainConfig, ClearErrors) {
   test::TempDir dir;
@@ -100,10 +119,9 @@ TEST(Train, SmallNetworkOverfitsOneImage) {
 
 std::map<std::string, torch::Tensor> weights(const fs::path& model) { return read_safetensors(model).tensors; }
 
-TEST(Train, ResumedRunEqualsUninterruptedRun) {
-  test::TempDir dir;
-  test::write_photos(dir / "photos", 4, 64, 48);
-  TrainOptions straight = tiny(dir);
+// Trains `straight` for 6 steps in one go and in two runs (3, then resumed to 6); returns both
+// results after checking that they end with the same weights.
+std::pair<TrainResult, TrainResult> train_straight_and_resumed(const fs::path& dir, TrainOptions straight) {
   straight.out = (dir / "straight").string();
   straight.finetune_from = 4;  // the stage changes after the interruption point
   const TrainResult a = train(straight, false);
@@ -119,14 +137,52 @@ TEST(Train, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(b.steps_done, 6);
 
   const auto wa = weights(a.model), wb = weights(b.model);
-  ASSERT_EQ(wa.size(), wb.size());
-  for (const auto& [name, t] : wa) EXPECT_TRUE(torch::equal(t, wb.at(name))) << name;
+  EXPECT_EQ(wa.size(), wb.size());
+  for (const auto& [name, t] : wa) EXPECT_TRUE(wb.count(name) && torch::equal(t, wb.at(name))) << name;
+  return {a, b};
+}
+
+TEST(Train, ResumedRunEqualsUninterruptedRun) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 4, 64, 48);
+  const auto [a, b] = train_straight_and_resumed(dir.path(), tiny(dir));
   // The run folder holds what a person watches.
   for (const char* f : {"config.json", "metrics.jsonl", "checkpoint.pt", "model.safetensors"})
     EXPECT_TRUE(fs::exists(dir / "split" / f)) << f;
   const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
   EXPECT_EQ(metadata["training"]["loss"], "pixel: valid + hole + tv");
   EXPECT_EQ(metadata["training"]["iterations"], 6);
+}
+
+TEST(Train, TextureLossesResumeExactly) {
+  // Random-feature perceptual and style terms and the adversarial critic: the critic's weights,
+  // power-iteration estimates and optimizer resume with the rest, so the split run equals the
+  // straight one bit for bit.
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 4, 64, 48);
+  TrainOptions o = tiny(dir);
+  o.pixel_loss = false;
+  o.random_features = true;
+  o.feature_seed = 7;
+  o.w_adversarial = 0.1;
+  o.d_width = 8;
+  o.log_every = 1;
+  const auto [a, b] = train_straight_and_resumed(dir.path(), o);
+  const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
+  EXPECT_EQ(metadata["training"]["loss"],
+            "random features: valid + hole + perceptual + style + tv + adversarial (PatchGAN hinge)");
+  EXPECT_EQ(metadata["training"]["features"]["seed"], 7);
+  EXPECT_EQ(metadata["training"]["weights"]["adversarial"], 0.1);
+  // Every step logged the new terms, and the critic learned (its loss moved).
+  std::ifstream in(dir / "split" / "metrics.jsonl");
+  std::set<double> critic;
+  for (std::string line; std::getline(in, line);) {
+    const auto loss = nlohmann::json::parse(line).at("loss");
+    for (const char* term : {"perceptual", "style_out", "style_comp", "adversarial", "critic"})
+      EXPECT_TRUE(loss.contains(term)) << term << " in " << line;
+    critic.insert(loss.at("critic").get<double>());
+  }
+  EXPECT_GT(critic.size(), 1u);
 }
 
 std::vector<int64_t> logged_steps(const fs::path& metrics) {

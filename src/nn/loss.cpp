@@ -13,8 +13,11 @@ std::map<std::string, double> LossTerms::values() const {
   return out;
 }
 
-InpaintingLoss::InpaintingLoss(InpaintingLossOptions options, VGG16Features vgg)
-    : options_(options), vgg_(std::move(vgg)) {}
+InpaintingLoss::InpaintingLoss(InpaintingLossOptions options, std::shared_ptr<FeatureExtractor> features)
+    : options_(options), features_(std::move(features)) {
+  if (features_)
+    for (auto& p : features_->parameters()) p.requires_grad_(false);
+}
 
 torch::Tensor gram_matrix(const torch::Tensor& features) {
   const int64_t n = features.size(0), c = features.size(1), hw = features.size(2) * features.size(3);
@@ -54,14 +57,14 @@ LossTerms InpaintingLoss::operator()(const torch::Tensor& output, const torch::T
   const torch::Tensor comp = mask * target + hole * output;
   t.tv = total_variation(comp, dilated_hole(mask));
   t.total = options_.valid() * t.valid + options_.hole() * t.hole + options_.tv() * t.tv;
-  if (!uses_vgg()) return t;
+  if (!uses_features()) return t;
 
-  const auto f_out = vgg_.ptr()->forward(output);
-  const auto f_comp = vgg_.ptr()->forward(comp);
+  const auto f_out = features_->forward(output);
+  const auto f_comp = features_->forward(comp);
   std::vector<torch::Tensor> f_gt;
   {
     torch::NoGradGuard no_grad;
-    f_gt = vgg_.ptr()->forward(target);
+    f_gt = features_->forward(target);
   }
   t.perceptual = torch::zeros({}, output.options());
   t.style_out = torch::zeros({}, output.options());

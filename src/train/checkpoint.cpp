@@ -4,6 +4,7 @@
 
 #include "pconv/io/error.h"
 #include "pconv/io/files.h"
+#include "pconv/io/log.h"
 #include "pconv/nn/model_file.h"
 
 namespace pconv {
@@ -33,7 +34,7 @@ size_t verified_archive_size(const std::vector<uint8_t>& bytes, const std::strin
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, PConvUNet& net, torch::optim::Adam& optimizer, int64_t step,
-                     int stage) {
+                     int stage, const Adversary* adversary) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, tensor] : model_state(net)) archive.write("model." + name, tensor.detach().cpu(), true);
   torch::serialize::OutputArchive optimizer_archive;
@@ -41,6 +42,7 @@ void save_checkpoint(const std::filesystem::path& path, PConvUNet& net, torch::o
   archive.write("optimizer", optimizer_archive);
   archive.write("step", torch::tensor(step), true);
   archive.write("stage", torch::tensor(static_cast<int64_t>(stage)), true);
+  if (adversary) adversary->save(archive);
   std::vector<uint8_t> bytes;
   archive.save_to([&](const void* data, size_t size) {
     bytes.insert(bytes.end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + size);
@@ -52,7 +54,7 @@ void save_checkpoint(const std::filesystem::path& path, PConvUNet& net, torch::o
 }
 
 int64_t load_checkpoint(const std::vector<uint8_t>& bytes, const std::string& what, PConvUNet& net,
-                        torch::optim::Adam& optimizer, const torch::Device& device) {
+                        torch::optim::Adam& optimizer, const torch::Device& device, Adversary* adversary) {
   const size_t size = verified_archive_size(bytes, what);
   try {
     torch::serialize::InputArchive archive;
@@ -67,6 +69,8 @@ int64_t load_checkpoint(const std::vector<uint8_t>& bytes, const std::string& wh
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
+    if (adversary && !adversary->load(archive))
+      log_info(what + " has no critic (a run without the adversarial term): the critic starts fresh");
     torch::Tensor step;
     archive.read("step", step, true);
     return step.item<int64_t>();

@@ -8,6 +8,7 @@
 #include <opencv2/core/utility.hpp>
 #include <optional>
 
+#include "adversary.h"
 #include "checkpoint.h"
 #include "pconv/data/masks.h"
 #include "pconv/data/photos.h"
@@ -19,6 +20,8 @@
 #include "pconv/io/progress.h"
 #include "pconv/io/signals.h"
 #include "pconv/nn/model_file.h"
+#include "pconv/nn/random_features.h"
+#include "pconv/nn/vgg16.h"
 #include "pconv/train/batch_loader.h"
 #include "pconv/train/distributed.h"
 #include "pconv/train/gradient_reducer.h"
@@ -84,15 +87,18 @@ class TrainingRun {
     net_->to(device_);
     net_->train();
 
-    VGG16Features vgg = o_.vgg.empty() ? VGG16Features(nullptr) : load_vgg16_features(o_.vgg, device_);
     loss_.emplace(InpaintingLossOptions()
                       .valid(o_.w_valid)
                       .hole(o_.w_hole)
                       .perceptual(o_.w_perceptual)
                       .style(o_.w_style)
                       .tv(o_.w_tv),
-                  o_.pixel_loss ? VGG16Features(nullptr) : vgg);
+                  make_features());
     optimizer_.emplace(net_->parameters(), torch::optim::AdamOptions(o_.lr));
+    if (o_.w_adversarial > 0) {
+      torch::manual_seed(mix_seed(o_.seed, 3));  // the critic's start does not depend on --init
+      adversary_ = std::make_unique<Adversary>(AdversaryOptions{o_.d_lr, o_.d_width}, device_, group_.get());
+    }
     restore(checkpoint_bytes);
     share_across_ranks();
     enter_stage(stage_at(o_, step_));
@@ -102,6 +108,14 @@ class TrainingRun {
     }
     start_data();
     log_start();
+  }
+
+  std::shared_ptr<FeatureExtractor> make_features() const {
+    std::shared_ptr<FeatureExtractor> features;
+    if (!o_.vgg.empty()) features = load_vgg16_features(o_.vgg, device_).ptr();
+    if (o_.random_features) features = RandomFeatures(RandomFeaturesOptions().seed(o_.feature_seed)).ptr();
+    if (features) features->to(device_);
+    return features;
   }
 
   // A setup error on any rank stops all of them, each with a message naming the rank.
@@ -143,7 +157,9 @@ class TrainingRun {
     if (group_ && resume_) checkpoint_bytes = group_->broadcast_bytes(checkpoint_bytes);
     if (resume_)
       on_every_rank(
-          [&] { step_ = load_checkpoint(checkpoint_bytes, checkpoint_.string(), net_, *optimizer_, device_); });
+          [&] {
+        step_ = load_checkpoint(checkpoint_bytes, checkpoint_.string(), net_, *optimizer_, device_, adversary_.get());
+      });
   }
 
   // One starting point for all ranks, gradients averaged over them, BN optionally synchronised.
@@ -183,7 +199,7 @@ class TrainingRun {
 
   void log_start() const {
     log_info("training on " + std::to_string(files_.size()) + " images from " + o_.train_dir + ", " +
-             (loss_->uses_vgg() ? "paper loss (valid, hole, perceptual, style, tv)" : "pixel loss (valid, hole, tv)") +
+             loss_description() +
              ", device " + device_.str() +
              (env_.enabled() ? ", " + std::to_string(world_) + " ranks of batch " + std::to_string(o_.batch_size) +
                                    (o_.sync_bn ? " with synchronised BN" : "")
@@ -200,7 +216,7 @@ class TrainingRun {
     const auto training_seconds = [&] { return stopwatch.seconds() - validation_seconds; };
     while (step_ < o_.iterations) {
       if (stop_requested_everywhere()) {
-        if (lead_) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_);
+        if (lead_) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_, adversary_.get());
         if (log_) log_->finish_line();
         log_info("stopped by signal at step " + std::to_string(step_) + "; checkpoint written, continue with --resume");
         result_.interrupted = true;
@@ -217,7 +233,7 @@ class TrainingRun {
       if (every(o_.log_every))
         log_->report(step_, stage_, (step_ - first_step) / std::max(seconds, 1e-9),
                      seconds > 0 ? loader_->wait_seconds() / seconds : 0.0);
-      if (every(o_.checkpoint_every)) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_);
+      if (every(o_.checkpoint_every)) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_, adversary_.get());
       if (validator_->enabled() && every(o_.validate_every)) {
         const Stopwatch validation;
         log_->finish_line();
@@ -239,8 +255,17 @@ class TrainingRun {
     const Batch batch = loader_->next();
     const torch::Tensor image = batch.image.to(device_), mask = batch.mask.to(device_);
     const torch::Tensor output = net_->forward((image - mean_) / std_, mask) * std_ + mean_;
-    const LossTerms terms = (*loss_)(output, image, mask);
-    std::map<std::string, double> values = average_over_ranks(terms.values());
+    LossTerms terms = (*loss_)(output, image, mask);
+    torch::Tensor composite;
+    std::map<std::string, double> local = terms.values();
+    if (adversary_) {
+      composite = mask * image + (1.0 - mask) * output;
+      const torch::Tensor adversarial = adversary_->generator_loss(composite, mask);
+      terms.total = terms.total + o_.w_adversarial * adversarial;
+      local["adversarial"] = adversarial.item<double>();
+      local["total"] = terms.total.item<double>();
+    }
+    std::map<std::string, double> values = average_over_ranks(local);
     if (!std::isfinite(values.at("total")))
       throw Error("loss is not finite at step " + std::to_string(step_ + 1) + " (" + format_terms(values) +
                   "); the last checkpoint is intact");
@@ -248,6 +273,8 @@ class TrainingRun {
     terms.total.backward();
     if (reducer_) reducer_->finish();
     optimizer_->step();
+    // The critic learns from the composite the network made before this update, as GANs alternate.
+    if (adversary_) values["critic"] = adversary_->update(image, composite, mask);
     return values;
   }
 
@@ -309,9 +336,16 @@ class TrainingRun {
     return result_;
   }
 
+  std::string loss_description() const {
+    const std::string adversarial = o_.w_adversarial > 0 ? " + adversarial (PatchGAN hinge)" : "";
+    if (!o_.vgg.empty()) return "paper: valid + hole + perceptual + style + tv" + adversarial;
+    if (o_.random_features) return "random features: valid + hole + perceptual + style + tv" + adversarial;
+    return "pixel: valid + hole + tv" + adversarial;
+  }
+
   json training_summary() const {
     json summary = {
-        {"loss", loss_->uses_vgg() ? "paper: valid + hole + perceptual + style + tv" : "pixel: valid + hole + tv"},
+        {"loss", loss_description()},
         {"weights", {{"valid", o_.w_valid}, {"hole", o_.w_hole}, {"tv", o_.w_tv}}},
         {"iterations", step_},
         {"batch_size", o_.batch_size * world_},
@@ -326,9 +360,19 @@ class TrainingRun {
                                       : "augmented from " + o_.mask_dir},
         {"seed", o_.seed},
         {"device", device_.str()}};
-    if (loss_->uses_vgg()) {
+    if (loss_->uses_features()) {
       summary["weights"]["perceptual"] = o_.w_perceptual;
       summary["weights"]["style"] = o_.w_style;
+      summary["features"] = o_.random_features ? json{{"kind", "random"},
+                                                      {"seed", o_.feature_seed},
+                                                      {"channels", RandomFeaturesOptions().channels()},
+                                                      {"kernel", RandomFeaturesOptions().kernel()},
+                                                      {"scales", RandomFeaturesOptions().scales()}}
+                                               : json{{"kind", "vgg16"}, {"file", fs::path(o_.vgg).filename()}};
+    }
+    if (adversary_) {
+      summary["weights"]["adversarial"] = o_.w_adversarial;
+      summary["critic"] = {{"kind", "PatchGAN 70x70, spectral norm, hinge"}, {"width", o_.d_width}, {"lr", o_.d_lr}};
     }
     return summary;
   }
@@ -347,6 +391,7 @@ class TrainingRun {
   std::optional<InpaintingLoss> loss_;
   std::optional<torch::optim::Adam> optimizer_;
   std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<Adversary> adversary_;
   std::optional<BatchLoader> loader_;
   std::optional<Validator> validator_;
   std::optional<TrainLog> log_;

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -25,12 +26,17 @@ void for_each_setting(Options& o, Visit&& v) {
   v("partial", o.partial);
   v("init", o.init);
   v("vgg", o.vgg);
+  v("random_features", o.random_features);
+  v("feature_seed", o.feature_seed);
   v("pixel_loss", o.pixel_loss);
   v("w_valid", o.w_valid);
   v("w_hole", o.w_hole);
   v("w_perceptual", o.w_perceptual);
   v("w_style", o.w_style);
   v("w_tv", o.w_tv);
+  v("w_adversarial", o.w_adversarial);
+  v("d_lr", o.d_lr);
+  v("d_width", o.d_width);
   v("batch_size", o.batch_size);
   v("iterations", o.iterations);
   v("lr", o.lr);
@@ -106,11 +112,24 @@ void TrainOptions::check() const {
   if (dist_timeout < 1) throw OptionError("dist_timeout", to_string(dist_timeout), "must be at least 1 second");
   if (export_dtype != "float32" && export_dtype != "float16")
     throw OptionError("export_dtype", "'" + export_dtype + "'", "must be float32 or float16");
-  if (vgg.empty() && !pixel_loss)
+  const int feature_choices = int{!vgg.empty()} + int{random_features} + int{pixel_loss};
+  if (feature_choices == 0)
     throw OptionError("vgg", "",
-                      "no VGG-16 weights for the perceptual and style losses: give a file (torchvision's vgg16 "
-                      "state_dict as safetensors, see docs/training.md) or choose the pixel-space loss with pixel_loss",
-                      {"pixel_loss"});
+                      "no features for the perceptual and style losses: give VGG-16 weights (torchvision's vgg16 "
+                      "state_dict as safetensors, see docs/training.md), or choose random_features or the "
+                      "pixel-space loss (pixel_loss)",
+                      {"random_features", "pixel_loss"});
+  if (feature_choices > 1)
+    throw OptionError(random_features ? "random_features" : "pixel_loss", "true",
+                      "choose one of vgg, random_features and pixel_loss", {"vgg"});
+  for (const auto& [field, weight] :
+       {std::pair{"w_valid", w_valid}, std::pair{"w_hole", w_hole}, std::pair{"w_perceptual", w_perceptual},
+        std::pair{"w_style", w_style}, std::pair{"w_tv", w_tv}, std::pair{"w_adversarial", w_adversarial}})
+    if (!(weight >= 0) || !std::isfinite(weight))
+      throw OptionError(field, to_string(weight), "must be a finite number, 0 or more");
+  if (!(d_lr > 0)) throw OptionError("d_lr", to_string(d_lr), "must be positive");
+  if (d_width < 1) throw OptionError("d_width", to_string(d_width), "must be at least 1");
+
   if (!vgg.empty() && !fs::exists(vgg, ec)) throw OptionError("vgg", vgg, "VGG-16 weights file does not exist");
   PConvUNetOptions().depth(depth).width(width).check();
 }

@@ -4,16 +4,18 @@
 //   L_total = L_valid + 6·L_hole + 0.05·L_perceptual + 120·(L_style_out + L_style_comp) + 0.1·L_tv
 //
 // on images in [0,1]. L1 terms are size-averaged (divided by N = C·H·W). Perceptual and style
-// terms use VGG-16 pool1-3 on I_out and on I_comp (I_out with the valid pixels replaced by the
-// ground truth); Gram matrices are scaled by 1/(C·H·W). TV is the L1 of neighbour differences of
-// I_comp over P, the 1-pixel dilation of the hole. Without VGG weights the loss is the pixel-space
-// one: valid + hole + TV.
+// terms compare I_out and I_comp (I_out with the valid pixels replaced by the ground truth) through
+// a frozen feature extractor: VGG-16 pool1-3 in the paper, or random multi-scale features
+// (random_features.h) where no ImageNet weights can be had; Gram matrices are scaled by
+// 1/(C·H·W). TV is the L1 of neighbour differences of I_comp over P, the 1-pixel dilation of the
+// hole. Without a feature extractor the loss is the pixel-space one: valid + hole + TV.
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
-#include "pconv/nn/vgg16.h"
+#include "pconv/nn/features.h"
 
 namespace pconv {
 
@@ -34,18 +36,19 @@ struct LossTerms {
 
 class InpaintingLoss {
  public:
-  /// `vgg` may be empty (nullptr): the pixel-space loss.
-  explicit InpaintingLoss(InpaintingLossOptions options = {}, VGG16Features vgg = nullptr);
+  /// `features` may be null: the pixel-space loss. They are used frozen (no gradient reaches them).
+  explicit InpaintingLoss(InpaintingLossOptions options = {}, std::shared_ptr<FeatureExtractor> features = nullptr);
 
   /// `output`, `target`: (N,3,H,W) in [0,1]; `mask`: (N,1,H,W), 1 = valid, 0 = hole.
   LossTerms operator()(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& mask) const;
 
-  bool uses_vgg() const { return !vgg_.is_empty(); }
+  /// Whether the perceptual and style terms are computed.
+  bool uses_features() const { return features_ != nullptr; }
   const InpaintingLossOptions& options() const { return options_; }
 
  private:
   InpaintingLossOptions options_;
-  VGG16Features vgg_;
+  std::shared_ptr<FeatureExtractor> features_;
 };
 
 /// Gram matrix of features (N,C,H,W): (N,C,C), scaled by 1/(C·H·W).

@@ -9,13 +9,15 @@
 #include <filesystem>
 #include <vector>
 
+#include "pconv/nn/features.h"
+
 namespace pconv {
 
-class VGG16FeaturesImpl : public torch::nn::Module {
+class VGG16FeaturesImpl : public FeatureExtractor {
  public:
   VGG16FeaturesImpl();
   /// pool1, pool2, pool3 of `rgb` (N,3,H,W) in [0,1].
-  std::vector<torch::Tensor> forward(const torch::Tensor& rgb);
+  std::vector<torch::Tensor> forward(const torch::Tensor& rgb) override;
 
  private:
   torch::nn::Sequential features{nullptr};

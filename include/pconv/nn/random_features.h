@@ -1,0 +1,45 @@
+#pragma once
+// Texture features that need no pretrained weights: one layer of fixed random convolutions and a
+// ReLU, applied at several scales of an image pyramid. Ustyuzhaninov, Brendel, Gatys and Bethge
+// (2017, "What does it take to generate natural textures?") showed that Gram matrices of such
+// multi-scale random features synthesise natural textures nearly as well as VGG's; their large
+// filters (up to 55×55) are replaced here by 5×5 filters on an average-pooled pyramid, which sees
+// as far at a fraction of the cost.
+//
+// The filters are a pure function of the seed (a Mersenne Twister and Box-Muller, not LibTorch's
+// generator, whose sequence may change between versions): each is drawn from N(0,1), has the
+// mean of each input channel's slice removed (a flat patch of any colour gives no response, so the
+// features see structure; colour is the ℓ1 terms' job) and is scaled to unit L2 norm. Inputs are normalised with ImageNet's mean and std, as VGG's are.
+#include <cstdint>
+
+#include "pconv/nn/features.h"
+
+namespace pconv {
+
+struct RandomFeaturesOptions {
+  TORCH_ARG(uint64_t, seed) = 0;
+  /// Random filters per scale.
+  TORCH_ARG(int64_t, channels) = 64;
+  TORCH_ARG(int64_t, kernel) = 5;
+  /// Pyramid levels: full resolution, 1/2, 1/4, … (receptive fields 5, 10, 20, 40 px by default).
+  TORCH_ARG(int64_t, scales) = 4;
+};
+
+class RandomFeaturesImpl : public FeatureExtractor {
+ public:
+  explicit RandomFeaturesImpl(RandomFeaturesOptions options = {});
+  /// One feature map per scale, (N, channels, H/2^s, W/2^s).
+  std::vector<torch::Tensor> forward(const torch::Tensor& rgb) override;
+  const RandomFeaturesOptions& options() const { return options_; }
+
+ private:
+  RandomFeaturesOptions options_;
+  std::vector<torch::Tensor> filters_;
+  torch::Tensor mean_, std_;
+};
+TORCH_MODULE(RandomFeatures);
+
+/// The filters of one scale, (channels, 3, kernel, kernel): exposed for tests.
+torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int64_t kernel);
+
+}  // namespace pconv
