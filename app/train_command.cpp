@@ -97,8 +97,7 @@ Run add_train_command(CLI::App& root) {
                 "Perceptual and style terms on fixed random multi-scale features: texture without ImageNet "
                 "weights (default: off)");
   cmd->add_option("--feature-seed", o->feature_seed, "Seed of the random features")->capture_default_str();
-  cmd->add_flag("--pixel-loss", o->pixel_loss,
-                "No perceptual or style terms: valid + hole + TV only (default: off)");
+  cmd->add_flag("--pixel-loss", o->pixel_loss, "No perceptual or style terms: valid + hole + TV only (default: off)");
   cmd->add_option("--w-valid", o->w_valid, "Weight of L_valid")->capture_default_str();
   cmd->add_option("--w-hole", o->w_hole, "Weight of L_hole")->capture_default_str();
   cmd->add_option("--w-perceptual", o->w_perceptual, "Weight of L_perceptual")->capture_default_str();

@@ -14,8 +14,8 @@
 #include "pconv/data/photos.h"
 #include "pconv/infer/device.h"
 #include "pconv/nn/loss.h"
-#include "pconv/nn/vgg16.h"
 #include "pconv/nn/unet.h"
+#include "pconv/nn/vgg16.h"
 #include "pconv/train/batch_loader.h"
 
 namespace {

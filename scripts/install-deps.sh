@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libgloo-dev
+  libopenblas0-pthread
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libstb-dev libwebp-dev libjpeg-dev zlib1g-dev

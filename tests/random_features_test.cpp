@@ -26,7 +26,8 @@ TEST(RandomFeatures, FiltersAreAPureFunctionOfTheSeed) {
   std::ostringstream got;
   got.precision(9);
   got << first[0].item<float>() << " " << first[1].item<float>() << " " << first[2].item<float>();
-  EXPECT_TRUE(torch::allclose(first, torch::tensor({0.0168576688f, 0.0215838067f, 0.129335657f}), 1e-5, 1e-6)) << got.str();
+  EXPECT_TRUE(torch::allclose(first, torch::tensor({0.0168576688f, 0.0215838067f, 0.129335657f}), 1e-5, 1e-6))
+      << got.str();
 }
 
 TEST(RandomFeatures, ForwardEqualsAHandWrittenLoop) {
@@ -56,7 +57,8 @@ TEST(RandomFeatures, ForwardEqualsAHandWrittenLoop) {
           double sum = 0;
           for (int64_t c = 0; c < 3; ++c)
             for (int64_t i = 0; i < 3; ++i)
-              for (int64_t j = 0; j < 3; ++j) sum += w[f][c][i][j].item<float>() * input(scale, c, y + i - 1, x + j - 1);
+              for (int64_t j = 0; j < 3; ++j)
+                sum += w[f][c][i][j].item<float>() * input(scale, c, y + i - 1, x + j - 1);
           EXPECT_NEAR(maps[scale][0][f][y][x].item<float>(), std::max(sum, 0.0), 1e-4)
               << "scale " << scale << " filter " << f << " at " << y << "," << x;
         }
@@ -78,10 +80,9 @@ TEST(RandomFeatures, StyleTermMeasuresTextureNotAlignment) {
   torch::manual_seed(0);
   const torch::Tensor truth = 0.5 + 0.2 * torch::randn({1, 3, 64, 64});
   const torch::Tensor other = 0.5 + 0.2 * torch::randn({1, 3, 64, 64});
-  const torch::Tensor blurred = torch::avg_pool2d(torch::nn::functional::pad(
-                                                      truth, torch::nn::functional::PadFuncOptions({2, 2, 2, 2})
-                                                                 .mode(torch::kReplicate)),
-                                                  5, 1);
+  const torch::Tensor blurred = torch::avg_pool2d(
+      torch::nn::functional::pad(truth, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate)), 5,
+      1);
   const torch::Tensor hole = torch::zeros({1, 1, 64, 64});  // all hole: I_comp = I_out
   const LossTerms sample = loss(other, truth, hole), smooth = loss(blurred, truth, hole);
   EXPECT_LT(sample.style_out.item<double>(), smooth.style_out.item<double>() / 3);

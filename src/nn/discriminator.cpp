@@ -7,8 +7,7 @@ namespace {
 torch::Tensor normalized(const torch::Tensor& t) { return t / (t.norm() + 1e-12); }
 }  // namespace
 
-SpectralNormConv2dImpl::SpectralNormConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                               int64_t padding)
+SpectralNormConv2dImpl::SpectralNormConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding)
     : stride_(stride), padding_(padding) {
   // LibTorch's default convolution initialisation, then u and v from a few power iterations, so
   // that the first training step already divides by a fair estimate of σ.
@@ -65,8 +64,8 @@ torch::Tensor hole_patches(const torch::Tensor& mask, const torch::Tensor& score
 
 torch::Tensor discriminator_hinge_loss(const torch::Tensor& real_scores, const torch::Tensor& fake_scores,
                                        const torch::Tensor& fake_patches) {
-  const torch::Tensor fake_term = fake_patches * torch::relu(1.0 + fake_scores) +
-                                  (1.0 - fake_patches) * torch::relu(1.0 - fake_scores);
+  const torch::Tensor fake_term =
+      fake_patches * torch::relu(1.0 + fake_scores) + (1.0 - fake_patches) * torch::relu(1.0 - fake_scores);
   return torch::relu(1.0 - real_scores).mean() + fake_term.mean();
 }
 

@@ -15,7 +15,7 @@ class ProcessGroup;
 
 struct AdversaryOptions {
   double lr = 2e-4;
-  int64_t width = 32;
+  int64_t width = 16;
 };
 
 class Adversary {

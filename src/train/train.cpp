@@ -156,8 +156,7 @@ class TrainingRun {
   void restore(std::vector<uint8_t>& checkpoint_bytes) {
     if (group_ && resume_) checkpoint_bytes = group_->broadcast_bytes(checkpoint_bytes);
     if (resume_)
-      on_every_rank(
-          [&] {
+      on_every_rank([&] {
         step_ = load_checkpoint(checkpoint_bytes, checkpoint_.string(), net_, *optimizer_, device_, adversary_.get());
       });
   }
@@ -199,8 +198,7 @@ class TrainingRun {
 
   void log_start() const {
     log_info("training on " + std::to_string(files_.size()) + " images from " + o_.train_dir + ", " +
-             loss_description() +
-             ", device " + device_.str() +
+             loss_description() + ", device " + device_.str() +
              (env_.enabled() ? ", " + std::to_string(world_) + " ranks of batch " + std::to_string(o_.batch_size) +
                                    (o_.sync_bn ? " with synchronised BN" : "")
                              : "") +

@@ -27,7 +27,7 @@ TORCH_MODULE(SpectralNormConv2d);
 
 struct PatchDiscriminatorOptions {
   /// Channels of the first layer; the next ones double up to 4× it.
-  TORCH_ARG(int64_t, width) = 32;
+  TORCH_ARG(int64_t, width) = 16;
 };
 
 class PatchDiscriminatorImpl : public torch::nn::Module {

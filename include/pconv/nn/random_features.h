@@ -9,7 +9,8 @@
 // The filters are a pure function of the seed (a Mersenne Twister and Box-Muller, not LibTorch's
 // generator, whose sequence may change between versions): each is drawn from N(0,1), has the
 // mean of each input channel's slice removed (a flat patch of any colour gives no response, so the
-// features see structure; colour is the ℓ1 terms' job) and is scaled to unit L2 norm. Inputs are normalised with ImageNet's mean and std, as VGG's are.
+// features see structure; colour is the ℓ1 terms' job) and is scaled to unit L2 norm. Inputs are normalised with
+// ImageNet's mean and std, as VGG's are.
 #include <cstdint>
 
 #include "pconv/nn/features.h"
@@ -19,7 +20,7 @@ namespace pconv {
 struct RandomFeaturesOptions {
   TORCH_ARG(uint64_t, seed) = 0;
   /// Random filters per scale.
-  TORCH_ARG(int64_t, channels) = 64;
+  TORCH_ARG(int64_t, channels) = 16;
   TORCH_ARG(int64_t, kernel) = 5;
   /// Pyramid levels: full resolution, 1/2, 1/4, … (receptive fields 5, 10, 20, 40 px by default).
   TORCH_ARG(int64_t, scales) = 4;
