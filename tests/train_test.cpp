@@ -279,6 +279,7 @@ TEST(Train, ValidationWritesGridsAndMetrics) {
   const auto bytes = read_file(fs::path(o.out) / "metrics.jsonl");
   const std::string text(bytes.begin(), bytes.end());
   EXPECT_NE(text.find("\"psnr\""), std::string::npos);
+  EXPECT_NE(text.find("\"texture\""), std::string::npos);
 }
 
 TEST(Metrics, PsnrAndSsimBasics) {

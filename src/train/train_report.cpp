@@ -34,6 +34,7 @@ Validator::Validator(const ValidationOptions& o, const Normalization& norm, cons
 ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
   net->eval();
   ValidationMetrics m;
+  double fill_gradient = 0, truth_gradient = 0;
   std::vector<cv::Mat> rows;
   {
     torch::NoGradGuard no_grad;
@@ -47,6 +48,11 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
       m.psnr += psnr(comp, gt);
       m.ssim += ssim(comp, gt);
       m.l1 += mean_l1(comp, gt);
+      cv::Mat comp_bgr, gt_bgr;
+      cv::cvtColor(comp, comp_bgr, cv::COLOR_RGB2BGR);
+      cv::cvtColor(gt, gt_bgr, cv::COLOR_RGB2BGR);
+      fill_gradient += hole_gradient(comp_bgr, hole).sum;
+      truth_gradient += hole_gradient(gt_bgr, hole).sum;
       if (rows.size() < 4) {
         cv::Mat masked = gt.clone();
         masked.setTo(cv::Scalar::all(1.0), hole);
@@ -60,6 +66,7 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
   m.psnr /= n;
   m.ssim /= n;
   m.l1 /= n;
+  m.texture = truth_gradient > 0 ? fill_gradient / truth_gradient : std::nan("");
   cv::Mat grid;
   cv::vconcat(rows, grid);
   char name[64];
@@ -133,13 +140,13 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
 
 void TrainLog::validation(int64_t step, const ValidationMetrics& m) {
   metrics_ << json{{"step", step},
-                   {"val", {{"psnr", m.psnr}, {"ssim", m.ssim}, {"l1", m.l1}}},
+                   {"val", {{"psnr", m.psnr}, {"ssim", m.ssim}, {"l1", m.l1}, {"texture", m.texture}}},
                    {"grid", m.grid.string()}}
                   .dump()
            << std::endl;
   std::ostringstream line;
   line << "validation at step " << step << ": PSNR " << std::fixed << std::setprecision(2) << m.psnr << " dB, SSIM "
-       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "% -> "
+       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "%, texture " << m.texture << " -> "
        << m.grid.string();
   log_info(line.str());
   draw_loss_curve();

@@ -15,6 +15,7 @@ namespace pconv {
 
 struct ValidationMetrics {
   double psnr = 0, ssim = 0, l1 = 0;  ///< on the composites, averaged over the validation images
+  double texture = 0;                 ///< texture ratio of the composites (eval/metrics.h), all holes together
   std::filesystem::path grid;         ///< masked input | output | composite | ground truth
 };
 
