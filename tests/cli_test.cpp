@@ -257,7 +257,8 @@ TEST_F(Cli, OptionErrorsNameTheFlag) {
       {"evaluate --images " + p("photos") + " --out " + p("r") + " --jobs 0", "--jobs 0: must be at least 1"},
       {"train --train " + p("photos") + " --out " + p("run") + " --pixel-loss --batch-size 0",
        "--batch-size 0: must be at least 1"},
-      {"train --train " + p("photos") + " --out " + p("run"), "or choose --random-features or the pixel-space loss (--pixel-loss)"},
+      {"train --train " + p("photos") + " --out " + p("run"),
+       "or choose --random-features or the pixel-space loss (--pixel-loss)"},
   };
   for (const auto& c : cases) {
     const auto r = pconv(c.args);

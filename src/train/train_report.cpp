@@ -146,8 +146,8 @@ void TrainLog::validation(int64_t step, const ValidationMetrics& m) {
            << std::endl;
   std::ostringstream line;
   line << "validation at step " << step << ": PSNR " << std::fixed << std::setprecision(2) << m.psnr << " dB, SSIM "
-       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "%, texture " << m.texture << " -> "
-       << m.grid.string();
+       << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "%, texture "
+       << m.texture << " -> " << m.grid.string();
   log_info(line.str());
   draw_loss_curve();
 }
