@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs clang-tidy (.clang-tidy: bugprone, performance) over pconv's own sources, with the compile
 # commands of a build folder less its GCC precompiled header, which clang cannot read.
-#   bash scripts/tidy.sh [BUILD_DIR] [FILE...]      (default: build/release, every library and app file)
+#   bash scripts/tidy.sh [BUILD_DIR] [FILE...]      (default: build/release, every library, app and tool file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build/release}"
@@ -16,6 +16,6 @@ for c in commands:
 json.dump(commands, open(sys.argv[2], "w"))
 PY
 files=("$@")
-[ ${#files[@]} -gt 0 ] || mapfile -t files < <(git ls-files 'src/*.cpp' 'app/*.cpp')
+[ ${#files[@]} -gt 0 ] || mapfile -t files < <(git ls-files 'src/*.cpp' 'app/*.cpp' 'tools/*.cpp')
 printf '%s\n' "${files[@]}" | xargs -P 2 -n 1 clang-tidy -p "$work" --quiet
 echo "tidy: ${#files[@]} files clean"

@@ -44,6 +44,7 @@ cv::Mat tile(const cv::Mat& image, const cv::Rect& crop, int zoom, const std::st
 int run(const std::vector<std::string>& rows, const std::vector<std::string>& specs, std::vector<std::string> labels,
         int size, int crop_side, int zoom, const pconv::InpaintOptions& fill_options, const std::string& out) {
   std::vector<std::unique_ptr<pconv::InpaintMethod>> methods;
+  methods.reserve(specs.size());
   for (const auto& spec : specs) methods.push_back(pconv::make_method(spec, torch::kCPU, 3, fill_options));
   for (size_t i = labels.size(); i < methods.size(); ++i) labels.push_back(methods[i]->name());
   std::vector<cv::Mat> lines;
@@ -77,7 +78,7 @@ int run(const std::vector<std::string>& rows, const std::vector<std::string>& sp
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app("Fills of the same holes by several methods, side by side");
   std::vector<std::string> rows, methods, labels;
   int size = 256, crop = 96, zoom = 3;
@@ -92,10 +93,8 @@ int main(int argc, char** argv) {
   app.add_option("--ensemble", fill.ensemble, "Network passes of the models")->capture_default_str();
   app.add_option("--out", out, "PNG to write")->required();
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(rows, methods, labels, size, crop, zoom, fill, out);
-  } catch (const std::exception& e) {
-    std::cerr << "compare_fills: " << e.what() << "\n";
-    return 1;
-  }
+  return run(rows, methods, labels, size, crop, zoom, fill, out);
+} catch (const std::exception& e) {
+  std::cerr << "compare_fills: " << e.what() << "\n";
+  return 1;
 }
