@@ -54,7 +54,8 @@ LossTerms InpaintingLoss::operator()(const torch::Tensor& output, const torch::T
   // Size-averaged: sums over the masked pixels divided by N·C·H·W, as the authors did.
   t.valid = (mask * (output - target)).abs().mean();
   t.hole = (hole * (output - target)).abs().mean();
-  const torch::Tensor comp = mask * target + hole * output;
+  t.composite = mask * target + hole * output;
+  const torch::Tensor& comp = t.composite;
   t.tv = total_variation(comp, dilated_hole(mask));
   t.total = options_.valid() * t.valid + options_.hole() * t.hole + options_.tv() * t.tv;
   if (!uses_features()) return t;

@@ -254,11 +254,9 @@ class TrainingRun {
     const torch::Tensor image = batch.image.to(device_), mask = batch.mask.to(device_);
     const torch::Tensor output = net_->forward((image - mean_) / std_, mask) * std_ + mean_;
     LossTerms terms = (*loss_)(output, image, mask);
-    torch::Tensor composite;
     std::map<std::string, double> local = terms.values();
     if (adversary_) {
-      composite = mask * image + (1.0 - mask) * output;
-      const torch::Tensor adversarial = adversary_->generator_loss(composite, mask);
+      const torch::Tensor adversarial = adversary_->generator_loss(terms.composite, mask);
       terms.total = terms.total + o_.w_adversarial * adversarial;
       local["adversarial"] = adversarial.item<double>();
       local["total"] = terms.total.item<double>();
@@ -272,7 +270,7 @@ class TrainingRun {
     if (reducer_) reducer_->finish();
     optimizer_->step();
     // The critic learns from the composite the network made before this update, as GANs alternate.
-    if (adversary_) values["critic"] = adversary_->update(image, composite, mask);
+    if (adversary_) values["critic"] = adversary_->update(image, terms.composite, mask);
     return values;
   }
 

@@ -30,6 +30,8 @@ struct InpaintingLossOptions {
 
 struct LossTerms {
   torch::Tensor total, valid, hole, perceptual, style_out, style_comp, tv;
+  /// I_comp, for terms computed outside the loss (the adversarial one).
+  torch::Tensor composite;
   /// Every term as a number, for logs ("total", "valid", ...); terms not computed are left out.
   std::map<std::string, double> values() const;
 };
