@@ -78,6 +78,7 @@ int run_pconv(int argc, char** argv) {
   auto add = [&](pconv::app::Run run) { commands[root.get_subcommands({}).back()] = std::move(run); };
   add(pconv::app::add_inpaint_command(root));
   add(pconv::app::add_info_command(root));
+  add(pconv::app::add_import_command(root));
   add(pconv::app::add_train_command(root));
   add(pconv::app::add_masks_command(root));
   add(pconv::app::add_evaluate_command(root));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run here, on Debian 12: downloads into .gpu-debs/ the Debian packages that a GPU machine without
-# OpenCV, cpp-httplib, stb or libwebp needs to build pconv (scripts/gpu-build.sh unpacks them
+# OpenCV, cpp-httplib, stb, libwebp or libzip needs to build pconv (scripts/gpu-build.sh unpacks them
 # there). About 17 MB; carry .gpu-debs along with the working tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ packages=(
   # what libopencv_core.so loads
   libtbb12 libtbbmalloc2 libblas3 liblapack3 libgfortran5 libquadmath0 libglx0 libglvnd0
   libcpp-httplib0.11 libcpp-httplib-dev libbrotli1 libbrotli-dev libssl3 libssl-dev
-  libstb0 libstb-dev libwebp7 libwebp-dev
+  libstb0 libstb-dev libwebp7 libwebp-dev libzip4 libzip-dev
   pkgconf pkgconf-bin libpkgconf3)  # pkg-config, used only where the machine has none
 rm -rf .gpu-debs
 mkdir -p .gpu-debs

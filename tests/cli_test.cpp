@@ -323,6 +323,59 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
       << too_big.output;
 }
 
+// Models of other projects: imported once, then used by every command like pconv's own.
+TEST_F(Cli, ImportedModelsFillEvaluateAndFineTune) {
+  const fs::path data = fs::path(PCONV_TEST_DATA) / "import";
+  const auto help = pconv("import --help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* s : {"--from TEXT:{auto,naoto,sneakysketchers}=auto", "--out", "--depth"})
+    EXPECT_NE(help.output.find(s), std::string::npos) << s << "\n" << help.output;
+
+  const auto naoto = pconv("import " + (data / "naoto.pth").string() + " --out " + p("naoto.safetensors"));
+  ASSERT_EQ(naoto.code, 0) << naoto.output;
+  EXPECT_NE(naoto.output.find("imported naoto0804/pytorch-inpainting-with-partial-conv"), std::string::npos)
+      << naoto.output;
+  EXPECT_NE(naoto.output.find("weights divided by C_in"), std::string::npos) << naoto.output;
+  const auto info = pconv("info " + p("naoto.safetensors"));
+  EXPECT_NE(info.output.find("\"sha256\": \"" + sha256_hex(read_file(data / "naoto.pth")) + "\""), std::string::npos)
+      << info.output;
+  const auto sneaky = pconv("import " + (data / "sneakysketchers.pth").string() + " -o " + p("sneaky.safetensors"));
+  ASSERT_EQ(sneaky.code, 0) << sneaky.output;
+  EXPECT_NE(sneaky.output.find("depth 7 (the source's predict.py default"), std::string::npos) << sneaky.output;
+
+  for (const char* model : {"naoto.safetensors", "sneaky.safetensors"}) {
+    const auto r = pconv("inpaint --model " + p(model) + " --threads 1 --ensemble 2 -i " + p("photo.png") + " -m " +
+                         p("mask.png") + " -o " + p(std::string(model) + ".png"));
+    ASSERT_EQ(r.code, 0) << model << ": " << r.output;
+    const cv::Mat out = load_image(dir / (std::string(model) + ".png"));
+    EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0) << model;
+  }
+  ASSERT_EQ(pconv("masks --out " + p("set") + " --count 1 --size 128 --seed 3").code, 0);
+  test::write_photos(dir / "photos", 2, 128, 128);
+  const auto eval = pconv("evaluate --images " + p("photos") + " --masks " + p("set") + " --size 128 --method " +
+                          p("sneaky.safetensors") + " --out " + p("report") + " --jobs 1");
+  ASSERT_EQ(eval.code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("(sneaky.safetensors)"), std::string::npos) << eval.output;
+  // Fine-tuning on one's own photos starts from the imported weights and keeps their origin.
+  const auto train = pconv("train --init " + p("naoto.safetensors") + " --pixel-loss --train " + p("photos") +
+                           " --image-size 64 --batch-size 2 --iterations 2 --threads 1 --workers 1 --out " + p("tuned"));
+  ASSERT_EQ(train.code, 0) << train.output;
+  EXPECT_NE(pconv("info " + p("tuned/model.safetensors")).output.find("naoto0804"), std::string::npos);
+
+  // Refused, with one line and nothing written.
+  const auto code = pconv("import " + (data / "runs-code.pth").string() + " --out " + p("bad.safetensors"));
+  EXPECT_EQ(code.code, 1);
+  EXPECT_NE(code.output.find("refusing the global posix.system"), std::string::npos) << code.output;
+  EXPECT_EQ(std::count(code.output.begin(), code.output.end(), '\n'), 1) << code.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.safetensors"));
+  const auto unknown = pconv("import " + (data / "tensors.pth").string() + " --out " + p("bad.safetensors"));
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.output.find("of no known PConv project"), std::string::npos) << unknown.output;
+  const auto depth = pconv("import " + (data / "naoto.pth").string() + " --depth 7 --out " + p("bad.safetensors"));
+  EXPECT_NE(depth.output.find("--depth 7 does not match the file"), std::string::npos) << depth.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.safetensors"));
+}
+
 TEST_F(Cli, InfoPrintsTheArchitecture) {
   const auto r = pconv("info " + model.string());
   EXPECT_EQ(r.code, 0) << r.output;

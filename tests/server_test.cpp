@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
+#include "pconv/import/import.h"
 #include "pconv/io/files.h"
 #include "pconv/io/image.h"
 #include "test_util.h"
@@ -170,6 +171,25 @@ TEST_F(Server, FillsTheHoleAndKeepsEveryOtherPixel) {
   cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
   EXPECT_EQ(cv::countNonZero(diff & ~hole), 0);
   EXPECT_GT(cv::countNonZero(diff & hole), cv::countNonZero(hole) / 2);
+}
+
+// An imported model serves like pconv's own, and the API says where it came from.
+TEST_F(Server, ServesAnImportedModel) {
+  save_imported_model(dir / "model.safetensors",
+                      import_model(std::filesystem::path(PCONV_TEST_DATA) / "import" / "sneakysketchers.pth", {}));
+  start();
+  const auto r = post(form(png(image), png(hole)));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const cv::Mat out = decode(r->body);
+  cv::Mat diff;
+  cv::absdiff(out, image, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(diff & ~hole), 0);
+  EXPECT_GT(cv::countNonZero(diff & hole), cv::countNonZero(hole) / 2);
+  const json m = json::parse(client().Get("/api/v1/model")->body);
+  EXPECT_EQ(m["source"]["project"], "yashk2000/SneakySketchers") << m.dump();
+  EXPECT_EQ(m["architecture"]["reweight_output_twice"], true) << m.dump();
 }
 
 TEST_F(Server, InvertedMaskJpegOutputAndTransparencyAsTheHole) {

@@ -16,13 +16,16 @@ import torch.nn.functional as F
 class PartialConv2d(nn.Conv2d):
     """Partial convolution; the mask arrives as a per-pixel count of valid input channels."""
 
-    def forward(self, x, valid):  # x already multiplied by its mask; valid: (N,1,H,W)
+    def mask_update(self, valid):  # valid: (N,1,H,W) count of valid input channels
         k = self.kernel_size[0]
         with torch.no_grad():
-            window = torch.ones(1, 1, k, k, device=x.device, dtype=x.dtype)
+            window = torch.ones(1, 1, k, k, device=valid.device, dtype=valid.dtype)
             count = F.conv2d(valid, window, None, self.stride, self.padding, self.dilation)
-            mask = (count > 0.5).to(x.dtype)
-            ratio = mask * (self.in_channels * k * k) / count.clamp(min=1)
+            mask = (count > 0.5).to(valid.dtype)
+            return mask, mask * (self.in_channels * k * k) / count.clamp(min=1)
+
+    def forward(self, x, valid):  # x already multiplied by its mask
+        mask, ratio = self.mask_update(valid)
         out = F.conv2d(x, self.weight, None, self.stride, self.padding, self.dilation) * ratio
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1) * mask
@@ -32,8 +35,9 @@ class PartialConv2d(nn.Conv2d):
 class PConvUNet(nn.Module):
     """Table 2 of the paper; layer names as in pconv's model files (pconv1.., bn2..)."""
 
-    def __init__(self, depth=8, width=1.0):
+    def __init__(self, depth=8, width=1.0, reweight_output_twice=False):
         super().__init__()
+        self.reweight_output_twice = reweight_output_twice
         c = lambda i: max(1, round(width * ([64, 128, 256] + [512] * 8)[i - 1]))
         self.depth = depth
         for i in range(1, 2 * depth + 1):
@@ -65,6 +69,8 @@ class PConvUNet(nn.Module):
             x, m = getattr(self, f"pconv{i}")(torch.cat([up_x, feats[j]], 1), valid)
             if i < 2 * D:
                 x = F.leaky_relu(getattr(self, f"bn{i}")(x), 0.2) * m
+            elif self.reweight_output_twice:  # format version 2: SneakySketchers' last layer
+                x = x * getattr(self, f"pconv{i}").mask_update(valid)[1]
         return x
 
 
@@ -141,6 +147,6 @@ def load_pconv(path):
     tensors, meta = read_safetensors(path)
     arch = json.loads(meta["pconv"])["architecture"]
     assert arch["type"] == "pconv-unet", "this module mirrors the partial-convolution network"
-    net = PConvUNet(arch["depth"], arch["width"])
+    net = PConvUNet(arch["depth"], arch["width"], arch.get("reweight_output_twice", False))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return net.eval()

@@ -25,16 +25,17 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
     const json doc = json::parse(it->second);
     if (doc.at("format").get<std::string>() != "pconv-model") throw Error(where + ": not a pconv model file");
     const int version = doc.at("version").get<int>();
-    if (version != kModelFormatVersion)
-      throw Error(where + ": model format version " + std::to_string(version) + " is not supported (expected " +
-                  std::to_string(kModelFormatVersion) + ")");
+    if (version < 1 || version > kModelFormatVersion)
+      throw Error(where + ": model format version " + std::to_string(version) + " is not supported (expected 1 to " +
+                  std::to_string(kModelFormatVersion) + "; a newer pconv wrote it)");
     const json& arch = doc.at("architecture");
     const std::string kind = arch.at("type").get<std::string>();
     if (kind != "pconv-unet" && kind != "unet")
       throw Error(where + ": unknown architecture '" + kind + "' (expected pconv-unet or unet)");
     info.architecture.partial(kind == "pconv-unet")
         .depth(arch.at("depth").get<int64_t>())
-        .width(arch.at("width").get<double>());
+        .width(arch.at("width").get<double>())
+        .reweight_output_twice(version >= 2 && arch.value("reweight_output_twice", false));
     info.architecture.check();
     const json& input = doc.at("input");
     info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
@@ -48,6 +49,7 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
       if (!(s >= 1e-3f && s <= 1e3f))
         throw Error(where + ": input std " + std::to_string(s) + " is out of range [0.001, 1000]");
     if (doc.contains("training")) info.training = doc["training"];
+    if (doc.contains("source")) info.source = doc["source"];
   } catch (const json::exception& e) {
     throw Error(where + ": invalid pconv metadata (" + std::string(e.what()) + ")");
   } catch (const Error& e) {
@@ -69,18 +71,20 @@ std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
 
 json model_metadata_json(const ModelInfo& info) {
   const auto& a = info.architecture;
-  return {
-      {"format", "pconv-model"},
-      {"version", kModelFormatVersion},
-      {"architecture",
-       {{"type", a.partial() ? "pconv-unet" : "unet"},
-        {"depth", a.depth()},
-        {"width", a.width()},
-        {"size_multiple", a.size_multiple()},
-        {"mask_convention", "1 = valid, 0 = hole"}}},
-      {"input",
-       {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
-      {"training", info.training}};
+  json doc{{"format", "pconv-model"},
+           {"version", a.reweight_output_twice() ? 2 : 1},
+           {"architecture",
+            {{"type", a.partial() ? "pconv-unet" : "unet"},
+             {"depth", a.depth()},
+             {"width", a.width()},
+             {"size_multiple", a.size_multiple()},
+             {"mask_convention", "1 = valid, 0 = hole"}}},
+           {"input",
+            {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
+           {"training", info.training}};
+  if (a.reweight_output_twice()) doc["architecture"]["reweight_output_twice"] = true;
+  if (!info.source.is_null()) doc["source"] = info.source;
+  return doc;
 }
 
 void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, torch::Dtype storage) {

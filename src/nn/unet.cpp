@@ -47,6 +47,8 @@ torch::Tensor leaky(const torch::Tensor& x) {
 void PConvUNetOptions::check() const {
   if (depth() < 2 || depth() > 10) throw Error("depth " + std::to_string(depth()) + " is out of range (2..10)");
   if (!(width() > 0.0) || width() > 4.0) throw Error("width " + std::to_string(width()) + " is out of range (0, 4]");
+  if (reweight_output_twice() && !partial())
+    throw Error("reweight_output_twice needs partial convolutions (the plain U-Net has no sum(M))");
 }
 
 int64_t PConvUNetOptions::encoder_channels(int64_t i) const {
@@ -156,6 +158,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
     std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);
     if (layer < 2 * depth) x = apply_mask(leaky(batch_norm(layer, x)), m);
+    else if (options_.reweight_output_twice()) x = x * std::get<1>(pconvs_[layer - 1]->mask_update(valid));
   }
   return x;
 }

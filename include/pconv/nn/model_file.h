@@ -24,6 +24,8 @@ struct ModelInfo {
   Normalization normalization;
   /// Free-form training summary (data, loss, iterations, ...), kept as written.
   nlohmann::json training = nlohmann::json::object();
+  /// Where an imported model came from (project, file, SHA-256, conversion); null for pconv's own.
+  nlohmann::json source;
 };
 
 struct Model {
@@ -31,9 +33,11 @@ struct Model {
   ModelInfo info;
 };
 
-/// Name of the metadata key that holds the JSON document, and its format version.
+/// Name of the metadata key that holds the JSON document, and the newest format version. A file
+/// is written with the oldest version that describes it, so that older readers keep reading
+/// every model they can run: version 2 adds architecture.reweight_output_twice.
 constexpr const char* kModelMetadataKey = "pconv";
-constexpr int kModelFormatVersion = 1;
+constexpr int kModelFormatVersion = 2;
 
 /// Writes the network's parameters and BN statistics atomically; float tensors are stored as
 /// `storage` (kFloat32, or kFloat16 for shipped models).

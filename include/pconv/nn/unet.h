@@ -33,6 +33,9 @@ struct PConvUNetOptions {
   TORCH_ARG(bool, partial) = true;
   /// Keep the encoder's BN in evaluation mode while training (the paper's fine-tuning stage).
   TORCH_ARG(bool, freeze_encoder_bn) = false;
+  /// The last layer multiplies its output, bias included, by sum(1)/sum(M) once more: a quirk of
+  /// SneakySketchers' models, kept so that imported ones compute what they were trained with.
+  TORCH_ARG(bool, reweight_output_twice) = false;
 
  public:
   /// Throws pconv::Error on a depth or width out of range.

@@ -1,0 +1,351 @@
+#!/usr/bin/python3
+"""Writes the checkpoints that tests/import_test.cpp imports, in each source project's on-disk
+layout, and beside each the source's own forward pass on a fixed image and mask.
+
+Run with Debian's python3-torch (1.13): /usr/bin/python3 tests/data/import/make_fixtures.py
+The outputs are committed; run again only when a fixture changes.
+
+Each network below re-states one project's published model code (names, concatenation order,
+arithmetic and quirks) with fewer channels, so that the files stay small: every channel count is
+the source's divided by 16. The reference outputs come from these modules, not from pconv.
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DIV = 16  # channel divisor against the sources' 64/128/256/512
+
+
+def ch(n):
+    return n // DIV if n > 3 else n
+
+
+def known_tensors():
+    """Tensors whose values the reader's test states by hand: strides, offsets, shared storage, dtypes."""
+    base = torch.arange(12, dtype=torch.float32).view(3, 4)
+    return {
+        "arange": base,
+        "transposed": base.t(),  # strides (1, 4)
+        "row": base[1],  # offset 4 into the same storage
+        "half": torch.tensor([1.5, -2.0], dtype=torch.float16),
+        "long": torch.tensor([1, -5, 2**40]),
+        "scalar": torch.tensor(3.25, dtype=torch.float64),
+        "empty": torch.zeros(0, 3),
+        "flag": torch.tensor([True, False]),
+    }
+
+
+def randomise(module, seed, gain=1.0, per_window_sum=False):
+    """Weights and BN statistics away from their defaults, so that every term shows. Weights are
+    He-scaled times `gain`, and times the window size for layers that divide by sum(M) alone (as a
+    trained model of such a source has them), so that activations stay near unit size."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                p.fill_(1234)
+            elif "mask_conv" in name or "mask2d" in name:
+                continue  # fixed all-ones kernels in the sources
+            elif name.endswith("running_var"):
+                p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+            elif name.endswith("running_mean") or name.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+            elif name.endswith("bn.weight"):
+                p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+            else:
+                fan_in = p[0].numel()
+                scale = gain * (2.0 / fan_in) ** 0.5 * (fan_in if per_window_sum else 1)
+                p.copy_(torch.randn(p.shape, generator=g) * scale)
+
+
+# --- naoto0804/pytorch-inpainting-with-partial-conv, net.py (2019 on: input_conv/mask_conv) ---
+
+class NaotoPartialConv(nn.Module):
+    def __init__(self, cin, cout, k, s, p, bias):
+        super().__init__()
+        self.input_conv = nn.Conv2d(cin, cout, k, s, p, bias=bias)
+        self.mask_conv = nn.Conv2d(cin, cout, k, s, p, bias=False)
+        nn.init.constant_(self.mask_conv.weight, 1.0)
+        for param in self.mask_conv.parameters():
+            param.requires_grad = False
+
+    def forward(self, x, mask):
+        output = self.input_conv(x * mask)
+        if self.input_conv.bias is not None:
+            output_bias = self.input_conv.bias.view(1, -1, 1, 1).expand_as(output)
+        else:
+            output_bias = torch.zeros_like(output)
+        output_mask = self.mask_conv(mask)
+        no_update_holes = output_mask == 0
+        mask_sum = output_mask.masked_fill(no_update_holes, 1.0)
+        output = ((output - output_bias) / mask_sum + output_bias).masked_fill(no_update_holes, 0.0)
+        new_mask = torch.ones_like(output).masked_fill(no_update_holes, 0.0)
+        return output, new_mask
+
+
+# The 2018 layer: conv2d and mask2d, both with a bias (mask2d's is zero), bias on every layer.
+class Naoto2018PartialConv(nn.Module):
+    def __init__(self, cin, cout, k, s, p, bias):
+        super().__init__()
+        self.conv2d = nn.Conv2d(cin, cout, k, s, p)
+        self.mask2d = nn.Conv2d(cin, cout, k, s, p)
+        self.mask2d.weight.data.fill_(1.0)
+        self.mask2d.bias.data.fill_(0.0)
+        for param in self.mask2d.parameters():
+            param.requires_grad = False
+
+    def forward(self, x, mask):
+        output = F.conv2d(x * mask, self.conv2d.weight, self.conv2d.bias, self.conv2d.stride, self.conv2d.padding)
+        output_0 = F.conv2d(torch.zeros_like(x), self.conv2d.weight, self.conv2d.bias, self.conv2d.stride,
+                            self.conv2d.padding)
+        output_mask = F.conv2d(mask, self.mask2d.weight, self.mask2d.bias, self.mask2d.stride, self.mask2d.padding)
+        n_z = output_mask != 0.0
+        z = output_mask == 0.0
+        output[n_z] = (output[n_z] - output_0[n_z]) / output_mask[n_z] + output_0[n_z]
+        output[z] = 0.0
+        output_mask[n_z] = 1.0
+        output_mask[z] = 0.0
+        return output, output_mask
+
+
+class NaotoPCBActiv(nn.Module):
+    def __init__(self, layer, cin, cout, bn=True, sample="none-3", activ="relu", conv_bias=False):
+        super().__init__()
+        k, s = {"down-7": (7, 2), "down-5": (5, 2), "down-3": (3, 2)}.get(sample, (3, 1))
+        self.conv = layer(cin, cout, k, s, k // 2, conv_bias)
+        if bn:
+            self.bn = nn.BatchNorm2d(cout)
+        if activ == "relu":
+            self.activation = nn.ReLU()
+        elif activ == "leaky":
+            self.activation = nn.LeakyReLU(negative_slope=0.2)
+
+    def forward(self, x, mask):
+        h, h_mask = self.conv(x, mask)
+        if hasattr(self, "bn"):
+            h = self.bn(h)
+        if hasattr(self, "activation"):
+            h = self.activation(h)
+        return h, h_mask
+
+
+class NaotoPConvUNet(nn.Module):
+    def __init__(self, layer=NaotoPartialConv, layer_size=7):
+        super().__init__()
+        self.layer_size = layer_size
+        A = lambda *a, **k: NaotoPCBActiv(layer, *a, **k)
+        self.enc_1 = A(3, ch(64), bn=False, sample="down-7")
+        self.enc_2 = A(ch(64), ch(128), sample="down-5")
+        self.enc_3 = A(ch(128), ch(256), sample="down-5")
+        self.enc_4 = A(ch(256), ch(512), sample="down-3")
+        for i in range(4, layer_size):
+            setattr(self, "enc_%d" % (i + 1), A(ch(512), ch(512), sample="down-3"))
+        for i in range(4, layer_size):
+            setattr(self, "dec_%d" % (i + 1), A(ch(512) + ch(512), ch(512), activ="leaky"))
+        self.dec_4 = A(ch(512) + ch(256), ch(256), activ="leaky")
+        self.dec_3 = A(ch(256) + ch(128), ch(128), activ="leaky")
+        self.dec_2 = A(ch(128) + ch(64), ch(64), activ="leaky")
+        self.dec_1 = A(ch(64) + 3, 3, bn=False, activ=None, conv_bias=True)
+
+    def forward(self, x, mask):
+        hs, ms = [x], [mask]
+        for i in range(1, self.layer_size + 1):
+            h, m = getattr(self, "enc_%d" % i)(hs[-1], ms[-1])
+            hs.append(h)
+            ms.append(m)
+        h, m = hs[-1], ms[-1]
+        for i in range(self.layer_size, 0, -1):
+            h = F.interpolate(h, scale_factor=2)
+            m = F.interpolate(m, scale_factor=2)
+            h = torch.cat([h, hs[i - 1]], dim=1)
+            m = torch.cat([m, ms[i - 1]], dim=1)
+            h, m = getattr(self, "dec_%d" % i)(h, m)
+        return h
+
+
+# --- yashk2000/SneakySketchers, inpainting/model.py ---
+
+class SneakyPartialConvolution(nn.Conv2d):
+    def __init__(self, cin, cout, k, stride, padding, bias):
+        super().__init__(cin, cout, k, stride=stride, padding=padding, bias=bias)
+        self.mask_kernel = torch.ones(cout, cin, k, k)  # a plain attribute: not in the state dict
+        self.sum1 = cin * k * k
+
+    def forward(self, img, mask):
+        update_mask = F.conv2d(mask, self.mask_kernel, None, self.stride, self.padding)
+        mask_ratio = self.sum1 / (update_mask + 1e-8)
+        update_mask = torch.clamp(update_mask, 0, 1)
+        mask_ratio = mask_ratio * update_mask
+        conved = F.conv2d(img * mask, self.weight, self.bias, self.stride, self.padding)
+        if self.bias is not None:
+            bias_view = self.bias.view(1, self.out_channels, 1, 1)
+            output = (conved - bias_view) * mask_ratio + bias_view
+            output = output * mask_ratio  # the source's quirk: the ratio a second time, bias included
+        else:
+            output = conved * mask_ratio
+        return output, update_mask
+
+
+class SneakyPConvLayer(nn.Module):
+    def __init__(self, cin, cout, sample="none-3", dec=False, bn=True, active="relu", conv_bias=False):
+        super().__init__()
+        k, s = {"down-7": (7, 2), "down-5": (5, 2), "down-3": (3, 2)}.get(sample, (3, 1))
+        self.conv = SneakyPartialConvolution(cin, cout, k, s, k // 2, conv_bias)
+        self.dec = dec
+        if bn:
+            bn = nn.BatchNorm2d(cout)  # the source's quirk: a local variable, so no BN is ever run
+        if active == "relu":
+            self.activation = nn.ReLU()
+        elif active == "leaky":
+            self.activation = nn.LeakyReLU(negative_slope=0.2)
+
+    def forward(self, img, mask, enc_img=None, enc_mask=None):
+        if self.dec:
+            img = torch.cat([F.interpolate(img, scale_factor=2), enc_img], dim=1)
+            mask = torch.cat([F.interpolate(mask, scale_factor=2), enc_mask], dim=1)
+        out, update_mask = self.conv(img, mask)
+        if hasattr(self, "activation"):
+            out = self.activation(out)
+        return out, update_mask
+
+
+class SneakyPConvUNet(nn.Module):
+    def __init__(self, layer_size=7):
+        super().__init__()
+        self.layer_size = layer_size
+        L = SneakyPConvLayer
+        self.enc_1 = L(3, ch(64), "down-7", bn=False)
+        self.enc_2 = L(ch(64), ch(128), "down-5")
+        self.enc_3 = L(ch(128), ch(256), "down-5")
+        for i in range(4, 9):
+            setattr(self, "enc_%d" % i, L(ch(256) if i == 4 else ch(512), ch(512), "down-3"))
+        for i in range(5, 9):
+            setattr(self, "dec_%d" % i, L(ch(512) + ch(512), ch(512), dec=True, active="leaky"))
+        self.dec_4 = L(ch(512) + ch(256), ch(256), dec=True, active="leaky")
+        self.dec_3 = L(ch(256) + ch(128), ch(128), dec=True, active="leaky")
+        self.dec_2 = L(ch(128) + ch(64), ch(64), dec=True, active="leaky")
+        self.dec_1 = L(ch(64) + 3, 3, dec=True, bn=False, active=None, conv_bias=True)
+
+    def forward(self, img, mask):
+        enc_f, enc_m = [img], [mask]
+        feature, update_mask = self.enc_1(img, mask)
+        for n in range(2, self.layer_size + 1):
+            enc_f.append(feature)
+            enc_m.append(update_mask)
+            feature, update_mask = getattr(self, "enc_%d" % n)(feature, update_mask)
+        for n in reversed(range(1, self.layer_size + 1)):
+            feature, update_mask = getattr(self, "dec_%d" % n)(feature, update_mask, enc_f.pop(), enc_m.pop())
+        return feature
+
+
+def image_and_mask(size, seed):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, 3, size, size, generator=g)
+    mask = torch.ones(1, 1, size, size)
+    mask[:, :, : size // 2, : size // 2] = 0  # a hole wider than the deepest layers see, at the border
+    mask[:, :, size - 9 : size - 3, 5:40] = 0  # a stroke
+    mask[(torch.rand(1, 1, size, size, generator=g) < 0.05)] = 0  # speckle
+    return image, mask
+
+
+def checkpoint(net, n_iter=1000, step=False):
+    """What the sources' save_ckpt writes; with `step`, after one Adam step, so that the optimizer's
+    state holds tensors too."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=1e-6)
+    if step:
+        for p in params:
+            p.grad = torch.ones_like(p)
+        optimizer.step()
+    return {"n_iter": n_iter, "model": net.state_dict(), "optimizer": optimizer.state_dict()}
+
+
+def net_size(net):
+    return 2 ** net.layer_size
+
+
+def reference(name, net, image, mask, net_input):
+    net.eval()
+    with torch.no_grad():
+        output = net(net_input, mask.expand(-1, 3, -1, -1).contiguous())
+    torch.save({"image": net_input, "mask": mask, "output": output}, os.path.join(HERE, name + ".reference.pt"))
+
+
+def save(name, obj, legacy=False):
+    torch.save(obj, os.path.join(HERE, name), _use_new_zipfile_serialization=not legacy)
+
+
+class RunsCode:
+    """What a malicious checkpoint holds: unpickling it with Python's pickle runs a shell command."""
+
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/pconv-import-test-pwned",))
+
+
+def main():
+    torch.manual_seed(0)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+    naoto = NaotoPConvUNet(layer_size=5)
+    randomise(naoto, 1, gain=0.5, per_window_sum=True)
+    image, mask = image_and_mask(64, 2)
+    ckpt = checkpoint(naoto, step=True)
+    save("naoto.pth", ckpt)
+    save("naoto-legacy.pth", ckpt, legacy=True)
+    reference("naoto", naoto, image, mask, (image - mean) / std * mask)
+
+    naoto2018 = NaotoPConvUNet(layer=Naoto2018PartialConv, layer_size=5)
+    randomise(naoto2018, 3, gain=0.5, per_window_sum=True)
+    save("naoto-2018.pth", checkpoint(naoto2018), legacy=True)
+    reference("naoto-2018", naoto2018, image, mask, (image - mean) / std * mask)
+
+    sneaky = SneakyPConvUNet(layer_size=7)
+    randomise(sneaky, 4, gain=0.8)
+    image, mask = image_and_mask(128, 5)
+    save("sneakysketchers.pth", checkpoint(sneaky))
+    reference("sneakysketchers", sneaky, image, mask, image * mask)
+
+    save("tensors.pth", known_tensors())
+    save("tensors-legacy.pth", known_tensors(), legacy=True)
+
+    # Tiny naoto0804 checkpoints with one thing wrong each (channels 1, 2, 4, 8).
+    global DIV
+    DIV = 64
+    tiny = NaotoPConvUNet(layer_size=4)
+    state = tiny.state_dict()
+    save("naoto-tiny.pth", {"model": state})
+    save("naoto-tiny-missing.pth", {"model": {k: v for k, v in state.items() if k != "dec_2.bn.running_var"}})
+    save("naoto-tiny-extra.pth", {"model": dict(state, **{"dec_0.conv.input_conv.weight": torch.zeros(3, 3, 3, 3)})})
+    save("naoto-tiny-shape.pth", {"model": dict(state, **{"enc_3.conv.input_conv.weight": torch.zeros(4, 2, 3, 3)})})
+    save("naoto-tiny-text.pth", {"model": dict(state, **{"enc_2.bn.weight": "not a tensor"})})
+
+    save("runs-code.pth", {"model": RunsCode()})
+    save("runs-code-legacy.pth", {"model": RunsCode()}, legacy=True)
+    for name in sorted(os.listdir(HERE)):
+        if name.endswith(".pt") or name.endswith(".pth"):
+            print("%8d  %s" % (os.path.getsize(os.path.join(HERE, name)), name), file=sys.stderr)
+
+
+def check_pconv_torch(model, reference):
+    """tools/pconv_torch.py on an imported model against the source's reference output:
+    make_fixtures.py --check naoto.safetensors naoto"""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tools"))
+    from pconv_torch import load_pconv
+
+    ref = torch.load(os.path.join(HERE, reference + ".reference.pt"))
+    with torch.no_grad():
+        out = load_pconv(model)(ref["image"], ref["mask"])
+    diff = (out - ref["output"]).abs().max().item()
+    print("%s: max |pconv_torch - %s| = %.3g" % (model, reference, diff))
+    return diff <= 1e-4
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--check":
+        sys.exit(0 if check_pconv_torch(sys.argv[2], sys.argv[3]) else 1)
+    main()

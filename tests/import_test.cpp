@@ -1,0 +1,126 @@
+// pconv import: each source's checkpoint, converted, computes that source's own forward pass.
+// The checkpoints and the sources' outputs come from tests/data/import/make_fixtures.py, which
+// re-states each project's published model code (with its quirks) in PyTorch.
+#include "pconv/import/import.h"
+
+#include <gtest/gtest.h>
+
+#include "pconv/io/error.h"
+#include "pconv/io/files.h"
+#include "pconv/io/torch_checkpoint.h"
+#include "test_util.h"
+
+namespace pconv {
+namespace {
+namespace fs = std::filesystem;
+
+const fs::path kData = fs::path(PCONV_TEST_DATA) / "import";
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Max |pconv - source| on the fixture's image and mask, in the source's output space.
+double max_difference(const ImportedModel& model, const std::string& reference) {
+  const pickle::Value ref = read_torch_checkpoint(kData / (reference + ".reference.pt"));
+  PConvUNet net = build_network(model);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor out = net->forward(ref.find("image")->tensor, ref.find("mask")->tensor);
+  const torch::Tensor expected = ref.find("output")->tensor;
+  EXPECT_GT(expected.abs().mean().item<double>(), 0.1);  // the comparison is not between near-zeros
+  return (out - expected).abs().max().item<double>();
+}
+
+struct Case {
+  const char* file;
+  ImportSource from;
+  const char* reference;
+  int64_t depth;
+};
+
+TEST(Import, EachSourceMatchesItsOwnForwardPass) {
+  const Case cases[] = {{"naoto.pth", ImportSource::naoto, "naoto", 5},
+                        {"naoto-legacy.pth", ImportSource::naoto, "naoto", 5},
+                        {"naoto-2018.pth", ImportSource::naoto, "naoto-2018", 5},
+                        {"sneakysketchers.pth", ImportSource::sneakysketchers, "sneakysketchers", 7}};
+  for (const Case& c : cases) {
+    for (ImportSource from : {c.from, ImportSource::automatic}) {
+      const ImportedModel model = import_model(kData / c.file, {from, std::nullopt});
+      EXPECT_EQ(model.info.architecture.depth(), c.depth) << c.file;
+      EXPECT_DOUBLE_EQ(model.info.architecture.width(), 1.0 / 16) << c.file;
+      const double difference = max_difference(model, c.reference);
+      EXPECT_LE(difference, 1e-4) << c.file << " from " << to_string(from);
+      if (from != ImportSource::automatic) std::cout << c.file << ": max |pconv - source| = " << difference << "\n";
+    }
+  }
+}
+
+TEST(Import, SourceConventionsReachTheModelFile) {
+  test::TempDir dir;
+  const ImportedModel naoto = import_model(kData / "naoto.pth", {});
+  EXPECT_EQ(naoto.info.normalization.mean, (std::array<float, 3>{0.485f, 0.456f, 0.406f}));
+  EXPECT_FALSE(naoto.info.architecture.reweight_output_twice());
+  save_imported_model(dir / "naoto.safetensors", naoto);
+  const Model loaded = load_model(dir / "naoto.safetensors");
+  const nlohmann::json meta = model_metadata_json(loaded.info);
+  EXPECT_EQ(meta["version"], 1);  // nothing version 2 describes: older pconv reads it too
+  EXPECT_EQ(meta["source"]["project"], "naoto0804/pytorch-inpainting-with-partial-conv");
+  EXPECT_EQ(meta["source"]["file"], "naoto.pth");
+  EXPECT_EQ(meta["source"]["sha256"], sha256_hex(read_file(kData / "naoto.pth")));
+
+  const ImportedModel sneaky = import_model(kData / "sneakysketchers.pth", {});
+  EXPECT_EQ(sneaky.info.normalization.mean, (std::array<float, 3>{0.f, 0.f, 0.f}));
+  EXPECT_EQ(sneaky.info.normalization.std, (std::array<float, 3>{1.f, 1.f, 1.f}));
+  save_imported_model(dir / "sneaky.safetensors", sneaky);
+  Model sneaky_loaded = load_model(dir / "sneaky.safetensors");
+  EXPECT_TRUE(sneaky_loaded.info.architecture.reweight_output_twice());
+  EXPECT_EQ(model_metadata_json(sneaky_loaded.info)["version"], 2);
+
+  // The file computes what the conversion does.
+  const pickle::Value ref = read_torch_checkpoint(kData / "sneakysketchers.reference.pt");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor out = sneaky_loaded.net->forward(ref.find("image")->tensor, ref.find("mask")->tensor);
+  EXPECT_LE((out - ref.find("output")->tensor).abs().max().item<double>(), 1e-4);
+}
+
+TEST(Import, DepthIsReadWhereTheFileTellsAndAskedWhereItCannot) {
+  // naoto0804: the file holds 5 enc_ layers; another --depth is an error, not a guess.
+  const std::string naoto = error_of([] { import_model(kData / "naoto.pth", {ImportSource::naoto, 4}); });
+  EXPECT_NE(naoto.find("--depth 4 does not match the file, which holds a depth-5 network"), std::string::npos) << naoto;
+  // SneakySketchers stores 8 layers and runs 7 by default; 8 is a different, valid network.
+  const ImportedModel eight = import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 8});
+  EXPECT_EQ(eight.info.architecture.depth(), 8);
+  const std::string nine = error_of([] { import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 9}); });
+  EXPECT_NE(nine.find("--depth 9 needs enc_9, but the file has 8 encoder layers"), std::string::npos) << nine;
+}
+
+TEST(Import, LayoutsThatDoNotMatchAreRefusedByName) {
+  EXPECT_NO_THROW(import_model(kData / "naoto-tiny.pth", {}));
+  const std::pair<const char*, const char*> cases[] = {
+      {"naoto-tiny-missing.pth", "tensor 'dec_2.bn.running_var' is missing"},
+      {"naoto-tiny-extra.pth", "unexpected tensor 'dec_0.conv.input_conv.weight'"},
+      {"naoto-tiny-shape.pth", "tensor 'enc_3.conv.input_conv.weight' has shape [4, 2, 3, 3], expected [4, 2, 5, 5]"},
+      {"naoto-tiny-text.pth", "holds a str under 'enc_2.bn.weight', not a tensor"},
+      {"tensors.pth", "a PyTorch checkpoint of no known PConv project"},
+  };
+  for (const auto& [file, problem] : cases) {
+    const std::string message = error_of([&] { import_model(kData / file, {}); });
+    EXPECT_EQ(message.rfind((kData / file).string() + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find(problem), std::string::npos) << message;
+  }
+  // A declared source that the file is not.
+  const std::string wrong = error_of([] { import_model(kData / "naoto.pth", {ImportSource::sneakysketchers, {}}); });
+  EXPECT_NE(wrong.find("not a SneakySketchers checkpoint"), std::string::npos) << wrong;
+  const std::string other = error_of([] { import_model(kData / "sneakysketchers.pth", {ImportSource::naoto, {}}); });
+  EXPECT_NE(other.find("not a naoto0804 checkpoint"), std::string::npos) << other;
+  EXPECT_NE(error_of([] { import_model(kData / "runs-code.pth", {}); }).find("posix.system"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_import_source("keras2"); }).find("unknown source 'keras2'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pconv
