@@ -50,8 +50,8 @@ Run add_import_command(CLI::App& root) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--from", o->from,
                   "Which project wrote it: naoto (naoto0804/pytorch-inpainting-with-partial-conv), sneakysketchers "
-                  "(yashk2000/SneakySketchers), or auto (recognised from its tensor names)")
-      ->check(CLI::IsMember({"auto", "naoto", "sneakysketchers"}))
+                  "(yashk2000/SneakySketchers), sunnerli (SunnerLi/P-Conv), or auto (recognised from its tensor names)")
+      ->check(CLI::IsMember({"auto", "naoto", "sneakysketchers", "sunnerli"}))
       ->capture_default_str();
   cmd->add_option("--out,-o", o->out, "The pconv model to write; default: the source's name with .safetensors");
   cmd->add_option("--depth", o->depth,

@@ -60,6 +60,42 @@ TEST(Import, EachSourceMatchesItsOwnForwardPass) {
   }
 }
 
+// SunnerLi's network reads BGR in [-1,1] (cv2, then a Normalize); the converted one reads RGB with
+// mean 0.5 and std 0.5, and outputs RGB.
+TEST(Import, SunnerLiMatchesItsOwnForwardPassWithColoursReordered) {
+  const ImportedModel model = import_model(kData / "sunnerli.pth", {});
+  EXPECT_EQ(model.info.architecture.depth(), 8);
+  EXPECT_EQ(model.info.architecture.output_activation(), PConvUNetOptions::Activation::tanh);
+  EXPECT_EQ(model.info.normalization.mean, (std::array<float, 3>{0.5f, 0.5f, 0.5f}));
+  const pickle::Value ref = read_torch_checkpoint(kData / "sunnerli.reference.pt");
+  const torch::Tensor rgb = ref.find("image_bgr")->tensor.flip(1).to(torch::kFloat32) / 255.0;
+  const torch::Tensor mask = ref.find("mask")->tensor.to(torch::kFloat32);
+  const auto& n = model.info.normalization;
+  const torch::Tensor input = (rgb - n.mean[0]) / n.std[0];  // the same mean and std on every channel
+  PConvUNet net = build_network(model);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor out = net->forward(input * mask, mask).flip(1);
+  const torch::Tensor expected = ref.find("output_bgr_every_2nd")->tensor;
+  const double difference =
+      (out.index({"...", torch::indexing::Slice(0, torch::indexing::None, 2), torch::indexing::Slice(0, torch::indexing::None, 2)}) - expected)
+          .abs()
+          .max()
+          .item<double>();
+  EXPECT_GT(expected.abs().mean().item<double>(), 0.1);
+  EXPECT_LE(difference, 1e-4);
+  std::cout << "sunnerli.pth: max |pconv - source| = " << difference << "\n";
+  // Where no valid pixel reaches a layer the source outputs its bias: a hole over everything.
+  const torch::Tensor none_valid = net->forward(torch::zeros_like(input), torch::zeros_like(mask)).flip(1);
+  const torch::Tensor expected_none = ref.find("output_bgr_no_valid_pixel")->tensor;
+  using torch::indexing::Slice;
+  EXPECT_LE((none_valid.index({"...", Slice(0, torch::indexing::None, 8), Slice(0, torch::indexing::None, 8)}) - expected_none)
+                .abs()
+                .max()
+                .item<double>(),
+            1e-5);
+  EXPECT_GT(expected_none.abs().max().item<double>(), 0.01);
+}
+
 TEST(Import, SourceConventionsReachTheModelFile) {
   test::TempDir dir;
   const ImportedModel naoto = import_model(kData / "naoto.pth", {});

@@ -35,9 +35,13 @@ class PartialConv2d(nn.Conv2d):
 class PConvUNet(nn.Module):
     """Table 2 of the paper; layer names as in pconv's model files (pconv1.., bn2..)."""
 
-    def __init__(self, depth=8, width=1.0, reweight_output_twice=False):
+    def __init__(self, depth=8, width=1.0, reweight_output_twice=False, output_bias_in_holes=False,
+                 output_activation="none"):
         super().__init__()
+        # Format version 2 (docs/model-format.md): what imported models of other projects need.
         self.reweight_output_twice = reweight_output_twice
+        self.output_bias_in_holes = output_bias_in_holes
+        self.output_activation = output_activation
         c = lambda i: max(1, round(width * ([64, 128, 256] + [512] * 8)[i - 1]))
         self.depth = depth
         for i in range(1, 2 * depth + 1):
@@ -69,9 +73,11 @@ class PConvUNet(nn.Module):
             x, m = getattr(self, f"pconv{i}")(torch.cat([up_x, feats[j]], 1), valid)
             if i < 2 * D:
                 x = F.leaky_relu(getattr(self, f"bn{i}")(x), 0.2) * m
-            elif self.reweight_output_twice:  # format version 2: SneakySketchers' last layer
+            elif self.reweight_output_twice:
                 x = x * getattr(self, f"pconv{i}").mask_update(valid)[1]
-        return x
+        if self.output_bias_in_holes:
+            x = x + getattr(self, f"pconv{2 * D}").bias.view(1, -1, 1, 1) * (1 - m)
+        return torch.tanh(x) if self.output_activation == "tanh" else x
 
 
 class VGG16Features(nn.Module):
@@ -147,6 +153,7 @@ def load_pconv(path):
     tensors, meta = read_safetensors(path)
     arch = json.loads(meta["pconv"])["architecture"]
     assert arch["type"] == "pconv-unet", "this module mirrors the partial-convolution network"
-    net = PConvUNet(arch["depth"], arch["width"], arch.get("reweight_output_twice", False))
+    net = PConvUNet(arch["depth"], arch["width"], arch.get("reweight_output_twice", False),
+                    arch.get("output_bias_in_holes", False), arch.get("output_activation", "none"))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return net.eval()

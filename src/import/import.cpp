@@ -13,7 +13,10 @@ using import_detail::SourceState;
 namespace {
 const std::map<ImportSource, std::string>& source_names() {
   static const std::map<ImportSource, std::string> names{
-      {ImportSource::automatic, "auto"}, {ImportSource::naoto, "naoto"}, {ImportSource::sneakysketchers, "sneakysketchers"}};
+      {ImportSource::automatic, "auto"},
+      {ImportSource::naoto, "naoto"},
+      {ImportSource::sneakysketchers, "sneakysketchers"},
+      {ImportSource::sunnerli, "sunnerli"}};
   return names;
 }
 
@@ -22,11 +25,13 @@ Conversion convert(SourceState& state, ImportSource from, const ImportOptions& o
   switch (from) {
     case ImportSource::naoto: return convert_naoto(state, options);
     case ImportSource::sneakysketchers: return convert_sneakysketchers(state, options);
+    case ImportSource::sunnerli: return convert_sunnerli(state, options);
     case ImportSource::automatic: break;
   }
   if (import_detail::is_naoto(state)) return convert_naoto(state, options);
   if (import_detail::is_sneakysketchers(state)) return convert_sneakysketchers(state, options);
-  throw Error("a PyTorch checkpoint of no known PConv project (naoto0804, SneakySketchers): pass --from");
+  if (import_detail::is_sunnerli(state)) return convert_sunnerli(state, options);
+  throw Error("a PyTorch checkpoint of no known PConv project (naoto0804, SneakySketchers, SunnerLi): pass --from");
 }
 }  // namespace
 

@@ -30,6 +30,13 @@ SourceState::SourceState(const Value& checkpoint, std::string what) : what_(std:
 
 std::vector<int64_t> SourceState::shape(const std::string& name) const { return tensors_.at(name).sizes().vec(); }
 
+std::vector<std::string> SourceState::names_with_prefix(const std::string& prefix) const {
+  std::vector<std::string> names;
+  for (auto it = tensors_.lower_bound(prefix); it != tensors_.end() && it->first.rfind(prefix, 0) == 0; ++it)
+    names.push_back(it->first);
+  return names;
+}
+
 int64_t SourceState::count(const std::string& prefix, const std::string& suffix) const {
   int64_t n = 0;
   while (has(prefix + std::to_string(n + 1) + suffix)) ++n;

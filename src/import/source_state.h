@@ -28,6 +28,8 @@ class SourceState {
   void finish() const;
   /// The shape of a tensor the file holds (which must exist).
   std::vector<int64_t> shape(const std::string& name) const;
+  /// Names of the tensors that start with `prefix`.
+  std::vector<std::string> names_with_prefix(const std::string& prefix) const;
   /// How many of `prefix`1, `prefix`2, ... followed by `suffix` exist, counting from 1.
   int64_t count(const std::string& prefix, const std::string& suffix) const;
 

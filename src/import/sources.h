@@ -25,6 +25,9 @@ Conversion convert_naoto(SourceState& s, const ImportOptions& options);
 bool is_sneakysketchers(const SourceState& s);
 Conversion convert_sneakysketchers(SourceState& s, const ImportOptions& options);
 
+bool is_sunnerli(const SourceState& s);
+Conversion convert_sunnerli(SourceState& s, const ImportOptions& options);
+
 // --- shared by the converters ---
 
 /// The source layer that plays PConvUNet's layer `i` in naoto0804's naming, which

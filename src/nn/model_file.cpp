@@ -35,7 +35,13 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
     info.architecture.partial(kind == "pconv-unet")
         .depth(arch.at("depth").get<int64_t>())
         .width(arch.at("width").get<double>())
-        .reweight_output_twice(version >= 2 && arch.value("reweight_output_twice", false));
+        .reweight_output_twice(version >= 2 && arch.value("reweight_output_twice", false))
+        .output_bias_in_holes(version >= 2 && arch.value("output_bias_in_holes", false));
+    const std::string activation = version >= 2 ? arch.value("output_activation", "none") : "none";
+    if (activation != "none" && activation != "tanh")
+      throw Error(where + ": unknown output_activation '" + activation + "' (expected none or tanh)");
+    info.architecture.output_activation(activation == "tanh" ? PConvUNetOptions::Activation::tanh
+                                                             : PConvUNetOptions::Activation::none);
     info.architecture.check();
     const json& input = doc.at("input");
     info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
@@ -72,7 +78,7 @@ std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
 json model_metadata_json(const ModelInfo& info) {
   const auto& a = info.architecture;
   json doc{{"format", "pconv-model"},
-           {"version", a.reweight_output_twice() ? 2 : 1},
+           {"version", a.needs_format_2() ? 2 : 1},
            {"architecture",
             {{"type", a.partial() ? "pconv-unet" : "unet"},
              {"depth", a.depth()},
@@ -83,6 +89,8 @@ json model_metadata_json(const ModelInfo& info) {
             {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
            {"training", info.training}};
   if (a.reweight_output_twice()) doc["architecture"]["reweight_output_twice"] = true;
+  if (a.output_bias_in_holes()) doc["architecture"]["output_bias_in_holes"] = true;
+  if (a.output_activation() == PConvUNetOptions::Activation::tanh) doc["architecture"]["output_activation"] = "tanh";
   if (!info.source.is_null()) doc["source"] = info.source;
   return doc;
 }

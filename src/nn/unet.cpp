@@ -47,8 +47,8 @@ torch::Tensor leaky(const torch::Tensor& x) {
 void PConvUNetOptions::check() const {
   if (depth() < 2 || depth() > 10) throw Error("depth " + std::to_string(depth()) + " is out of range (2..10)");
   if (!(width() > 0.0) || width() > 4.0) throw Error("width " + std::to_string(width()) + " is out of range (0, 4]");
-  if (reweight_output_twice() && !partial())
-    throw Error("reweight_output_twice needs partial convolutions (the plain U-Net has no sum(M))");
+  if ((reweight_output_twice() || output_bias_in_holes()) && !partial())
+    throw Error("reweight_output_twice and output_bias_in_holes need partial convolutions (the plain U-Net has no sum(M))");
 }
 
 int64_t PConvUNetOptions::encoder_channels(int64_t i) const {
@@ -157,10 +157,14 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     // Each skip connection is used once: release it, and the joined input after its convolution.
     torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
     std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);
-    if (layer < 2 * depth) x = apply_mask(leaky(batch_norm(layer, x)), m);
-    else if (options_.reweight_output_twice()) x = x * std::get<1>(pconvs_[layer - 1]->mask_update(valid));
+    if (layer < 2 * depth) {
+      x = apply_mask(leaky(batch_norm(layer, x)), m);
+      continue;
+    }
+    if (options_.reweight_output_twice()) x = x * std::get<1>(pconvs_[layer - 1]->mask_update(valid));
+    if (options_.output_bias_in_holes()) x = x + pconvs_[layer - 1]->bias.view({1, -1, 1, 1}) * (1 - m);
   }
-  return x;
+  return output_activation(x);
 }
 
 torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const torch::Tensor& mask) {
@@ -178,7 +182,11 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
     x = convs_[layer - 1]->forward(std::exchange(joined, {}));
     if (layer < 2 * depth) x = leaky(batch_norm(layer, x));
   }
-  return x;
+  return output_activation(x);
+}
+
+torch::Tensor PConvUNetImpl::output_activation(const torch::Tensor& x) const {
+  return options_.output_activation() == PConvUNetOptions::Activation::tanh ? torch::tanh(x) : x;
 }
 
 std::vector<torch::Tensor> PConvUNetImpl::encoder_masks(const torch::Tensor& mask) {

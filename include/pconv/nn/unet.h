@@ -24,6 +24,8 @@
 namespace pconv {
 
 struct PConvUNetOptions {
+  enum class Activation { none, tanh };
+
   /// Encoder layers: 8 for 512×512 as in the paper, 7 for 256×256. Inputs must be multiples of 2^depth.
   TORCH_ARG(int64_t, depth) = 8;
   /// Multiplier of every layer's channel count (0.5 halves them) for compact models.
@@ -36,6 +38,17 @@ struct PConvUNetOptions {
   /// The last layer multiplies its output, bias included, by sum(1)/sum(M) once more: a quirk of
   /// SneakySketchers' models, kept so that imported ones compute what they were trained with.
   TORCH_ARG(bool, reweight_output_twice) = false;
+  /// The last layer outputs its bias, not 0, where no valid input reaches it (SunnerLi's models).
+  TORCH_ARG(bool, output_bias_in_holes) = false;
+  /// Applied to the last layer's output (none in the paper; tanh for SunnerLi's sigmoid·2-1,
+  /// which is tanh of half the input: the halving is folded into that layer's weights).
+  TORCH_ARG(Activation, output_activation) = Activation::none;
+
+ public:
+  /// Whether anything beyond model format version 1 is in use.
+  bool needs_format_2() const {
+    return reweight_output_twice() || output_bias_in_holes() || output_activation() != Activation::none;
+  }
 
  public:
   /// Throws pconv::Error on a depth or width out of range.
@@ -79,6 +92,7 @@ class PConvUNetImpl : public torch::nn::Module {
   torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
+  torch::Tensor output_activation(const torch::Tensor& x) const;
   bool has_bn(int64_t layer) const { return layer != 1 && layer != 2 * options_.depth(); }
 
   PConvUNetOptions options_;

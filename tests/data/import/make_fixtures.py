@@ -242,6 +242,97 @@ class SneakyPConvUNet(nn.Module):
         return feature
 
 
+# --- SunnerLi/P-Conv, lib/layers.py, lib/module.py, lib/model.py (PartialUNet) ---
+
+class SunnerPartialConv2d(nn.Module):
+    def __init__(self, cin, cout, k, stride, padding):
+        super().__init__()
+        self.mask_conv = nn.Sequential(nn.ZeroPad2d(padding), nn.Conv2d(cin, cout, k, stride=stride, bias=False))
+        self.img_conv = nn.Sequential(nn.ZeroPad2d(padding), nn.Conv2d(cin, cout, k, stride=stride, bias=True))
+        self.mask_conv[1].weight.data.fill_(1)
+        for v in self.mask_conv.parameters():
+            v.requires_grad = False
+
+    def forward(self, image, mask):
+        bias = self.img_conv(torch.zeros_like(image))
+        sum_mask = self.mask_conv(mask)
+        out = self.img_conv(image * mask)
+        zero_masked_img = (1 - (sum_mask == 0).float()) * (out - bias)
+        out = zero_masked_img / (sum_mask + 1e-20) + bias  # the bias, not 0, where sum(M) = 0
+        return out, torch.clamp(sum_mask, 0, 1)
+
+
+class SunnerPartialDown(nn.Module):
+    def __init__(self, cin, cout, k, stride, padding, use_batch_norm=True):
+        super().__init__()
+        self.use_batch_norm = use_batch_norm
+        if use_batch_norm:
+            self.norm = nn.BatchNorm2d(cout)
+        self.pconv = SunnerPartialConv2d(cin, cout, k, stride, padding)
+
+    def forward(self, x, m):
+        x_, m_ = self.pconv(x, m)
+        if self.use_batch_norm:
+            self.norm(x_)  # the source's quirk: the result is discarded
+        return F.relu(x_), m_
+
+
+class SunnerPartialUp(nn.Module):
+    def __init__(self, cin, ccat, cout, use_batch_norm=True, use_lr=True):
+        super().__init__()
+        self.use_batch_norm, self.use_lr = use_batch_norm, use_lr
+        self.pconv = SunnerPartialConv2d(cin + ccat, cout, 3, 1, 1)
+        if use_batch_norm:
+            self.norm = nn.BatchNorm2d(cout)
+
+    @staticmethod
+    def check_and_padding(v1, v2):
+        if v1.size(2) > v2.size(2) or v1.size(3) > v2.size(3):
+            return v1[:, :, : v2.size(2), : v2.size(3)]
+        return F.pad(v1, [0, 0, int(v2.size(2) - v1.size(2)), int(v2.size(3) - v1.size(3))])
+
+    def forward(self, x, cat_x, m, cat_m):
+        x = self.check_and_padding(F.interpolate(x, scale_factor=2), cat_x)
+        m = self.check_and_padding(F.interpolate(m.float(), scale_factor=2), cat_m)
+        x_, m_ = self.pconv(torch.cat([x, cat_x], 1), torch.cat([m, cat_m], 1))
+        if self.use_batch_norm:
+            x_ = self.norm(x_)
+        if self.use_lr:
+            x_ = F.leaky_relu(x_, 0.2)
+        return x_, m_
+
+
+class SunnerPartialUNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        b = ch(64)
+        # Stands in for the CustomVGG the source's Model base class holds (ignored by pconv).
+        self.vgg = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+        self.down1 = SunnerPartialDown(3, b, 7, 2, 3, use_batch_norm=False)
+        self.down2 = SunnerPartialDown(b, b * 2, 5, 2, 2)
+        self.down3 = SunnerPartialDown(b * 2, b * 4, 5, 2, 2)
+        for i in range(4, 9):
+            setattr(self, "down%d" % i, SunnerPartialDown(b * 4 if i == 4 else b * 8, b * 8, 3, 2, 1))
+        for i in range(5, 9):
+            setattr(self, "up%d" % i, SunnerPartialUp(b * 8, b * 8, b * 8))
+        self.up4 = SunnerPartialUp(b * 8, b * 4, b * 4)
+        self.up3 = SunnerPartialUp(b * 4, b * 2, b * 2)
+        self.up2 = SunnerPartialUp(b * 2, b, b)
+        self.up1 = SunnerPartialUp(b, 3, 3, use_batch_norm=False, use_lr=False)
+        self.layer_size = 8
+
+    def forward(self, img, mask):
+        xs, ms = [img], [mask]
+        for i in range(1, 9):
+            x, m = getattr(self, "down%d" % i)(xs[-1], ms[-1])
+            xs.append(x)
+            ms.append(m)
+        x, m = xs[8], ms[8]
+        for i in range(8, 0, -1):
+            x, m = getattr(self, "up%d" % i)(x, xs[i - 1], m, ms[i - 1])
+        return torch.sigmoid(x) * 2 - 1
+
+
 def image_and_mask(size, seed):
     g = torch.Generator().manual_seed(seed)
     image = torch.rand(1, 3, size, size, generator=g)
@@ -310,11 +401,31 @@ def main():
     save("sneakysketchers.pth", checkpoint(sneaky))
     reference("sneakysketchers", sneaky, image, mask, image * mask)
 
+    # SunnerLi: a bare state dict, legacy format (its PyTorch 0.4); BGR uint8 in, BGR out.
+    global DIV
+    DIV = 32
+    sunner = SunnerPartialUNet()
+    randomise(sunner, 6, gain=0.8, per_window_sum=True)
+    save("sunnerli.pth", sunner.state_dict(), legacy=True)
+    image, mask = image_and_mask(256, 7)
+    bgr = (image * 255).round().to(torch.uint8)  # stands for cv2.imread's pixels
+    sunner.eval()
+    with torch.no_grad():
+        net_input = (bgr.float() / 127.5 - 1) * mask
+        output = sunner(net_input, mask.expand(-1, 3, -1, -1).contiguous())
+        # No valid pixel at all: every layer outputs its bias, which pconv must reproduce too.
+        no_valid = sunner(net_input * 0, torch.zeros(1, 3, 256, 256))
+    print("sunnerli output: mean |y| %.3f, fraction beyond 0.99: %.3f" % (output.abs().mean(),
+          (output.abs() > 0.99).float().mean()), file=sys.stderr)
+    # Every second pixel keeps the file small; the full image and mask go in as bytes.
+    torch.save({"image_bgr": bgr, "mask": mask.to(torch.uint8), "output_bgr_every_2nd": output[:, :, ::2, ::2].clone(),
+                "output_bgr_no_valid_pixel": no_valid[:, :, ::8, ::8].clone()},
+               os.path.join(HERE, "sunnerli.reference.pt"))
+
     save("tensors.pth", known_tensors())
     save("tensors-legacy.pth", known_tensors(), legacy=True)
 
     # Tiny naoto0804 checkpoints with one thing wrong each (channels 1, 2, 4, 8).
-    global DIV
     DIV = 64
     tiny = NaotoPConvUNet(layer_size=4)
     state = tiny.state_dict()
