@@ -44,14 +44,15 @@ int run(const Options& o) {
 Run add_import_command(CLI::App& root) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = root.add_subcommand(
-      "import", "Convert a model of another PConv implementation (PyTorch checkpoint) into a pconv model file");
-  cmd->add_option("source", o->source, "The checkpoint (.pth, .pt: zip or legacy format)")
+      "import", "Convert a model of another PConv implementation into a pconv model file");
+  cmd->add_option("source", o->source, "The model: a PyTorch checkpoint (.pth, .pt; zip or legacy format) or Keras HDF5 (.h5)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--from", o->from,
-                  "Which project wrote it: naoto (naoto0804/pytorch-inpainting-with-partial-conv), sneakysketchers "
-                  "(yashk2000/SneakySketchers), sunnerli (SunnerLi/P-Conv), or auto (recognised from its tensor names)")
-      ->check(CLI::IsMember({"auto", "naoto", "sneakysketchers", "sunnerli"}))
+                  "Which project wrote it: keras (MathiasGruber/PConv-Keras, HDF5), naoto "
+                  "(naoto0804/pytorch-inpainting-with-partial-conv), sneakysketchers (yashk2000/SneakySketchers), "
+                  "sunnerli (SunnerLi/P-Conv), or auto (recognised from the file)")
+      ->check(CLI::IsMember({"auto", "keras", "naoto", "sneakysketchers", "sunnerli"}))
       ->capture_default_str();
   cmd->add_option("--out,-o", o->out, "The pconv model to write; default: the source's name with .safetensors");
   cmd->add_option("--depth", o->depth,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run here, on Debian 12: downloads into .gpu-debs/ the Debian packages that a GPU machine without
-# OpenCV, cpp-httplib, stb, libwebp or libzip needs to build pconv (scripts/gpu-build.sh unpacks them
+# OpenCV, cpp-httplib, stb, libwebp or libzip needs (without libhdf5 it builds without Keras import) to build pconv (scripts/gpu-build.sh unpacks them
 # there). About 17 MB; carry .gpu-debs along with the working tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,7 +11,7 @@ packages=(
   libopenblas0-pthread
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  libstb-dev libwebp-dev libjpeg-dev zlib1g-dev libzip-dev
+  libstb-dev libwebp-dev libjpeg-dev zlib1g-dev libzip-dev libhdf5-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy python3
   chromium curl

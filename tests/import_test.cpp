@@ -96,6 +96,62 @@ TEST(Import, SunnerLiMatchesItsOwnForwardPassWithColoursReordered) {
   EXPECT_GT(expected_none.abs().max().item<double>(), 0.01);
 }
 
+// PConv-Keras: HDF5 from save_weights and from save (model_weights/), RGB [0,1] in, sigmoid out.
+TEST(Import, KerasMatchesItsOwnForwardPassInBothFileLayouts) {
+  const pickle::Value ref = read_torch_checkpoint(kData / "keras.reference.pt");
+  const torch::Tensor mask = ref.find("mask")->tensor.to(torch::kFloat32);
+  const torch::Tensor rgb = ref.find("image_rgb")->tensor.to(torch::kFloat32) / 255.0;
+  const torch::Tensor expected = ref.find("output_every_2nd")->tensor;
+  using torch::indexing::Slice;
+  for (const char* file : {"keras.h5", "keras-model.h5"}) {
+    for (ImportSource from : {ImportSource::keras, ImportSource::automatic}) {
+      const ImportedModel model = import_model(kData / file, {from, std::nullopt});
+      EXPECT_EQ(model.info.architecture.depth(), 8);
+      EXPECT_TRUE(model.info.architecture.output_head());
+      EXPECT_EQ(model.info.architecture.output_activation(), PConvUNetOptions::Activation::sigmoid);
+      PConvUNet net = build_network(model);
+      torch::NoGradGuard no_grad;
+      const torch::Tensor out = net->forward(rgb * mask, mask);
+      const double difference =
+          (out.index({"...", Slice(0, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)}) - expected)
+              .abs()
+              .max()
+              .item<double>();
+      EXPECT_LE(difference, 1e-4) << file;
+      if (from == ImportSource::keras) std::cout << file << ": max |pconv - source| = " << difference << "\n";
+    }
+  }
+  const std::string missing = error_of([] { import_model(kData / "keras-missing-bn.h5", {}); });
+  EXPECT_NE(missing.find("is not the BatchNormalization expected at this place"), std::string::npos) << missing;
+  const std::string not_h5 = error_of([] { import_model(kData / "naoto.pth", {ImportSource::keras, {}}); });
+  EXPECT_NE(not_h5.find("not an HDF5 file"), std::string::npos) << not_h5;
+  const std::string not_torch = error_of([] { import_model(kData / "keras.h5", {ImportSource::naoto, {}}); });
+  EXPECT_NE(not_torch.find("an HDF5 file (a Keras model: --from keras)"), std::string::npos) << not_torch;
+}
+
+TEST(Import, TruncatedAndCorruptKerasFilesGiveOneLineErrors) {
+  test::TempDir dir;
+  const std::vector<uint8_t> bytes = read_file(kData / "keras.h5");
+  for (double keep : {0.0, 0.01, 0.3, 0.7, 0.99}) {
+    const fs::path cut = dir / "cut.h5";
+    const std::vector<uint8_t> part(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep * bytes.size()));
+    write_file_atomic(cut, part);
+    const std::string message = error_of([&] { import_model(cut, {ImportSource::keras, {}}); });
+    EXPECT_EQ(message.rfind(cut.string() + ": ", 0), 0u) << keep << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  // HDF5 keeps no checksum of raw data: flipped bytes there change weights; elsewhere they are
+  // errors. Either way, no crash and no message on stderr.
+  int refused = 0;
+  for (size_t at = 0; at < bytes.size(); at += bytes.size() / 97) {
+    std::vector<uint8_t> flipped = bytes;
+    flipped[at] ^= 0x5a;
+    write_file_atomic(dir / "flipped.h5", flipped);
+    if (!error_of([&] { import_model(dir / "flipped.h5", {ImportSource::keras, {}}); }).empty()) ++refused;
+  }
+  std::cout << refused << " of 98 flipped bytes refused\n";
+}
+
 TEST(Import, SourceConventionsReachTheModelFile) {
   test::TempDir dir;
   const ImportedModel naoto = import_model(kData / "naoto.pth", {});

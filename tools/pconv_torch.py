@@ -36,12 +36,14 @@ class PConvUNet(nn.Module):
     """Table 2 of the paper; layer names as in pconv's model files (pconv1.., bn2..)."""
 
     def __init__(self, depth=8, width=1.0, reweight_output_twice=False, output_bias_in_holes=False,
-                 output_activation="none"):
+                 output_head=False, output_activation="none"):
         super().__init__()
         # Format version 2 (docs/model-format.md): what imported models of other projects need.
         self.reweight_output_twice = reweight_output_twice
         self.output_bias_in_holes = output_bias_in_holes
         self.output_activation = output_activation
+        if output_head:
+            self.head = nn.Conv2d(3, 3, 1)
         c = lambda i: max(1, round(width * ([64, 128, 256] + [512] * 8)[i - 1]))
         self.depth = depth
         for i in range(1, 2 * depth + 1):
@@ -77,7 +79,9 @@ class PConvUNet(nn.Module):
                 x = x * getattr(self, f"pconv{i}").mask_update(valid)[1]
         if self.output_bias_in_holes:
             x = x + getattr(self, f"pconv{2 * D}").bias.view(1, -1, 1, 1) * (1 - m)
-        return torch.tanh(x) if self.output_activation == "tanh" else x
+        if hasattr(self, "head"):
+            x = self.head(F.leaky_relu(x, 0.2))
+        return {"tanh": torch.tanh, "sigmoid": torch.sigmoid}.get(self.output_activation, lambda y: y)(x)
 
 
 class VGG16Features(nn.Module):
@@ -154,6 +158,7 @@ def load_pconv(path):
     arch = json.loads(meta["pconv"])["architecture"]
     assert arch["type"] == "pconv-unet", "this module mirrors the partial-convolution network"
     net = PConvUNet(arch["depth"], arch["width"], arch.get("reweight_output_twice", False),
-                    arch.get("output_bias_in_holes", False), arch.get("output_activation", "none"))
+                    arch.get("output_bias_in_holes", False), arch.get("output_head", False),
+                    arch.get("output_activation", "none"))
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     return net.eval()

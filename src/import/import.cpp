@@ -14,6 +14,7 @@ namespace {
 const std::map<ImportSource, std::string>& source_names() {
   static const std::map<ImportSource, std::string> names{
       {ImportSource::automatic, "auto"},
+      {ImportSource::keras, "keras"},
       {ImportSource::naoto, "naoto"},
       {ImportSource::sneakysketchers, "sneakysketchers"},
       {ImportSource::sunnerli, "sunnerli"}};
@@ -26,6 +27,7 @@ Conversion convert(SourceState& state, ImportSource from, const ImportOptions& o
     case ImportSource::naoto: return convert_naoto(state, options);
     case ImportSource::sneakysketchers: return convert_sneakysketchers(state, options);
     case ImportSource::sunnerli: return convert_sunnerli(state, options);
+    case ImportSource::keras:
     case ImportSource::automatic: break;
   }
   if (import_detail::is_naoto(state)) return convert_naoto(state, options);
@@ -46,13 +48,26 @@ ImportSource parse_import_source(const std::string& name) {
   throw Error("unknown source '" + name + "' (expected one of " + known + ")");
 }
 
+namespace {
+// A Keras HDF5 file or a PyTorch checkpoint, converted by the declared or recognised source.
+Conversion read_and_convert(const fs::path& path, const ImportOptions& options) {
+  const bool hdf5 = looks_like_hdf5(path);
+  if (options.from == ImportSource::keras || (options.from == ImportSource::automatic && hdf5)) {
+    if (!hdf5) throw Error("not an HDF5 file, as PConv-Keras writes (--from keras)");
+    return import_detail::convert_keras(read_keras_weights(path), options);
+  }
+  if (hdf5) throw Error("an HDF5 file (a Keras model: --from keras), not a " + to_string(options.from) + " checkpoint");
+  const pickle::Value checkpoint = read_torch_checkpoint(path);
+  SourceState state(checkpoint, options.from == ImportSource::automatic ? "PConv" : to_string(options.from));
+  return convert(state, options.from, options);
+}
+}  // namespace
+
 ImportedModel import_model(const fs::path& path, const ImportOptions& options) {
   const std::string where = path.string();
-  const pickle::Value checkpoint = read_torch_checkpoint(path);  // names the file in its errors
   ImportedModel model;
   try {
-    SourceState state(checkpoint, options.from == ImportSource::automatic ? "PConv" : to_string(options.from));
-    Conversion c = convert(state, options.from, options);
+    Conversion c = read_and_convert(path, options);
     model.info.architecture = c.architecture;
     model.info.normalization = c.normalization;
     model.state = std::move(c.state);
@@ -63,7 +78,9 @@ ImportedModel import_model(const fs::path& path, const ImportOptions& options) {
                          {"sha256", sha256_hex(read_file(path))},
                          {"conversion", model.notes}};
   } catch (const Error& e) {
-    throw Error(where + ": " + e.what());
+    const std::string msg = e.what();
+    if (msg.rfind(where + ": ", 0) == 0) throw;  // the readers name the file themselves
+    throw Error(where + ": " + msg);
   }
   // The converted tensors against the architecture, so that a converter's slip cannot write a
   // file that pconv would refuse to load.
@@ -72,6 +89,9 @@ ImportedModel import_model(const fs::path& path, const ImportOptions& options) {
     if (!model.state.count(name) || model.state.at(name).sizes() != torch::IntArrayRef(shape))
       throw Error(where + ": internal error: conversion produced no tensor '" + name + "' of the expected shape");
   if (model.state.size() != expected.size()) throw Error(where + ": internal error: conversion produced extra tensors");
+  for (const auto& [name, tensor] : model.state)
+    if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>())
+      throw Error(where + ": its weights hold NaN or infinite values (pconv's " + name + ")");
   return model;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pconv/import/import.h"
+#include "pconv/io/keras_weights.h"
 #include "source_state.h"
 
 namespace pconv::import_detail {
@@ -24,6 +25,9 @@ Conversion convert_naoto(SourceState& s, const ImportOptions& options);
 
 bool is_sneakysketchers(const SourceState& s);
 Conversion convert_sneakysketchers(SourceState& s, const ImportOptions& options);
+
+/// PConv-Keras reads no PyTorch checkpoint: its layers come from io/keras_weights.h.
+Conversion convert_keras(const std::vector<KerasLayer>& layers, const ImportOptions& options);
 
 bool is_sunnerli(const SourceState& s);
 Conversion convert_sunnerli(SourceState& s, const ImportOptions& options);

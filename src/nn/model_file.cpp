@@ -36,12 +36,14 @@ ModelInfo parse_info(const std::string& where, const std::map<std::string, std::
         .depth(arch.at("depth").get<int64_t>())
         .width(arch.at("width").get<double>())
         .reweight_output_twice(version >= 2 && arch.value("reweight_output_twice", false))
-        .output_bias_in_holes(version >= 2 && arch.value("output_bias_in_holes", false));
+        .output_bias_in_holes(version >= 2 && arch.value("output_bias_in_holes", false))
+        .output_head(version >= 2 && arch.value("output_head", false));
     const std::string activation = version >= 2 ? arch.value("output_activation", "none") : "none";
-    if (activation != "none" && activation != "tanh")
-      throw Error(where + ": unknown output_activation '" + activation + "' (expected none or tanh)");
-    info.architecture.output_activation(activation == "tanh" ? PConvUNetOptions::Activation::tanh
-                                                             : PConvUNetOptions::Activation::none);
+    if (activation != "none" && activation != "tanh" && activation != "sigmoid")
+      throw Error(where + ": unknown output_activation '" + activation + "' (expected none, tanh or sigmoid)");
+    info.architecture.output_activation(activation == "tanh"      ? PConvUNetOptions::Activation::tanh
+                                        : activation == "sigmoid" ? PConvUNetOptions::Activation::sigmoid
+                                                                  : PConvUNetOptions::Activation::none);
     info.architecture.check();
     const json& input = doc.at("input");
     info.normalization.mean = input.at("mean").get<std::array<float, 3>>();
@@ -90,7 +92,10 @@ json model_metadata_json(const ModelInfo& info) {
            {"training", info.training}};
   if (a.reweight_output_twice()) doc["architecture"]["reweight_output_twice"] = true;
   if (a.output_bias_in_holes()) doc["architecture"]["output_bias_in_holes"] = true;
-  if (a.output_activation() == PConvUNetOptions::Activation::tanh) doc["architecture"]["output_activation"] = "tanh";
+  if (a.output_head()) doc["architecture"]["output_head"] = true;
+  if (a.output_activation() != PConvUNetOptions::Activation::none)
+    doc["architecture"]["output_activation"] =
+        a.output_activation() == PConvUNetOptions::Activation::tanh ? "tanh" : "sigmoid";
   if (!info.source.is_null()) doc["source"] = info.source;
   return doc;
 }

@@ -81,6 +81,10 @@ std::map<std::string, std::vector<int64_t>> PConvUNetOptions::state_shapes() con
     for (const char* name : {".weight", ".bias", ".running_mean", ".running_var"}) shapes[bn + name] = {l.out};
     shapes[bn + ".num_batches_tracked"] = {};
   }
+  if (output_head()) {
+    shapes["head.weight"] = {3, 3, 1, 1};
+    shapes["head.bias"] = {3};
+  }
   return shapes;
 }
 
@@ -104,6 +108,7 @@ PConvUNetImpl::PConvUNetImpl(PConvUNetOptions options) : options_(options) {
     }
     if (bn) bns_[layer - 1] = register_module("bn" + index, torch::nn::BatchNorm2d(out));
   }
+  if (options_.output_head()) head_ = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 3, 1)));
 }
 
 void PConvUNetImpl::train(bool on) {
@@ -164,7 +169,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     if (options_.reweight_output_twice()) x = x * std::get<1>(pconvs_[layer - 1]->mask_update(valid));
     if (options_.output_bias_in_holes()) x = x + pconvs_[layer - 1]->bias.view({1, -1, 1, 1}) * (1 - m);
   }
-  return output_activation(x);
+  return finish_output(x);
 }
 
 torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const torch::Tensor& mask) {
@@ -182,11 +187,17 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
     x = convs_[layer - 1]->forward(std::exchange(joined, {}));
     if (layer < 2 * depth) x = leaky(batch_norm(layer, x));
   }
-  return output_activation(x);
+  return finish_output(x);
 }
 
-torch::Tensor PConvUNetImpl::output_activation(const torch::Tensor& x) const {
-  return options_.output_activation() == PConvUNetOptions::Activation::tanh ? torch::tanh(x) : x;
+torch::Tensor PConvUNetImpl::finish_output(const torch::Tensor& x) {
+  const torch::Tensor y = head_ ? head_->forward(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2))) : x;
+  switch (options_.output_activation()) {
+    case PConvUNetOptions::Activation::tanh: return torch::tanh(y);
+    case PConvUNetOptions::Activation::sigmoid: return torch::sigmoid(y);
+    case PConvUNetOptions::Activation::none: break;
+  }
+  return y;
 }
 
 std::vector<torch::Tensor> PConvUNetImpl::encoder_masks(const torch::Tensor& mask) {

@@ -20,7 +20,7 @@
 
 namespace pconv {
 
-enum class ImportSource { automatic, naoto, sneakysketchers, sunnerli };
+enum class ImportSource { automatic, keras, naoto, sneakysketchers, sunnerli };
 
 /// "auto", "naoto", ... as `pconv import --from` spells them.
 std::string to_string(ImportSource source);

@@ -36,7 +36,8 @@ struct Model {
 /// Name of the metadata key that holds the JSON document, and the newest format version. A file
 /// is written with the oldest version that describes it, so that older readers keep reading
 /// every model they can run: version 2 adds the architecture fields reweight_output_twice,
-/// output_bias_in_holes and output_activation (PConvUNetOptions), which imported models need.
+/// output_bias_in_holes, output_head and output_activation (PConvUNetOptions), which imported
+/// models need.
 constexpr const char* kModelMetadataKey = "pconv";
 constexpr int kModelFormatVersion = 2;
 

@@ -24,7 +24,7 @@
 namespace pconv {
 
 struct PConvUNetOptions {
-  enum class Activation { none, tanh };
+  enum class Activation { none, tanh, sigmoid };
 
   /// Encoder layers: 8 for 512×512 as in the paper, 7 for 256×256. Inputs must be multiples of 2^depth.
   TORCH_ARG(int64_t, depth) = 8;
@@ -40,14 +40,18 @@ struct PConvUNetOptions {
   TORCH_ARG(bool, reweight_output_twice) = false;
   /// The last layer outputs its bias, not 0, where no valid input reaches it (SunnerLi's models).
   TORCH_ARG(bool, output_bias_in_holes) = false;
-  /// Applied to the last layer's output (none in the paper; tanh for SunnerLi's sigmoid·2-1,
-  /// which is tanh of half the input: the halving is folded into that layer's weights).
+  /// After the last layer: LeakyReLU(0.2), then a biased 1×1 convolution from 3 to 3 channels
+  /// ("head"), as PConv-Keras's network ends.
+  TORCH_ARG(bool, output_head) = false;
+  /// Applied to the network's output (none in the paper; tanh for SunnerLi's sigmoid·2-1, which
+  /// is tanh of half the input, the halving folded into the last layer; sigmoid for PConv-Keras).
   TORCH_ARG(Activation, output_activation) = Activation::none;
 
  public:
   /// Whether anything beyond model format version 1 is in use.
   bool needs_format_2() const {
-    return reweight_output_twice() || output_bias_in_holes() || output_activation() != Activation::none;
+    return reweight_output_twice() || output_bias_in_holes() || output_head() ||
+           output_activation() != Activation::none;
   }
 
  public:
@@ -92,13 +96,15 @@ class PConvUNetImpl : public torch::nn::Module {
   torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
-  torch::Tensor output_activation(const torch::Tensor& x) const;
+  /// The output head and activation of the options (nothing in the paper's network).
+  torch::Tensor finish_output(const torch::Tensor& x);
   bool has_bn(int64_t layer) const { return layer != 1 && layer != 2 * options_.depth(); }
 
   PConvUNetOptions options_;
   std::vector<PartialConv2d> pconvs_;        // index 0 is pconv1
   std::vector<torch::nn::Conv2d> convs_;     // plain variant
   std::vector<torch::nn::BatchNorm2d> bns_;  // index 0 is bn1 (empty module handle)
+  torch::nn::Conv2d head_{nullptr};          // output_head only
   SumAcrossRanks sync_bn_;
 };
 TORCH_MODULE(PConvUNet);

@@ -333,6 +333,121 @@ class SunnerPartialUNet(nn.Module):
         return torch.sigmoid(x) * 2 - 1
 
 
+# --- MathiasGruber/PConv-Keras, libs/pconv_layer.py (PConv2D) and libs/pconv_model.py (PConvUnet) ---
+# Keras is not in Debian: the network is re-stated with torch's functional ops on NCHW tensors, from
+# weights in Keras's layout (kernels H, W, in, out), and written to HDF5 the way Keras 2's
+# save_weights and save lay them out (h5py).
+
+KERAS_EPS = 1e-3  # BatchNormalization's default epsilon
+
+
+def keras_pconv(x, m, kernel, bias, stride):
+    """PConv2D.call: explicit zero padding, mask conv with ones, ratio window_size / (sum + 1e-8)
+    with window_size = k*k, clip, bias added after the ratio (everywhere)."""
+    k = kernel.shape[0]
+    w = kernel.permute(3, 2, 0, 1)
+    pad = (k - 1) // 2
+    xp, mp = F.pad(x, [pad] * 4), F.pad(m, [pad] * 4)
+    mask_output = F.conv2d(mp, torch.ones_like(w), stride=stride)
+    img_output = F.conv2d(xp * mp, w, stride=stride)
+    mask_ratio = (k * k) / (mask_output + 1e-8)
+    mask_output = torch.clamp(mask_output, 0, 1)
+    mask_ratio = mask_ratio * mask_output
+    return img_output * mask_ratio + bias.view(1, -1, 1, 1), mask_output
+
+
+def keras_bn(x, bn):
+    gamma, beta, mean, var = bn
+    return (x - mean.view(1, -1, 1, 1)) / torch.sqrt(var.view(1, -1, 1, 1) + KERAS_EPS) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+
+
+def keras_forward(layers, img, mask):
+    """PConvUnet.build_pconv_unet with train_bn=False; `layers` as make_keras_layers returns them."""
+    pconv = [l for l in layers if l[1] == "pconv"]
+    bns = {l[3]: l[2] for l in layers if l[1] == "bn"}
+    es, ms = [img], [mask]
+    x, m = img, mask
+    for i in range(1, 9):
+        kernel, bias = pconv[i - 1][2]
+        x, m = keras_pconv(x, m, kernel, bias, 2)
+        if i in bns:
+            x = keras_bn(x, bns[i])
+        x = F.relu(x)
+        es.append(x)
+        ms.append(m)
+    for i in range(9, 17):
+        skip = 16 - i
+        up_x, up_m = F.interpolate(x, scale_factor=2), F.interpolate(m, scale_factor=2)
+        cx = torch.cat([es[skip], up_x], 1)  # Concatenate(axis=3)([e_conv, up_img]): the skip first
+        cm = torch.cat([ms[skip], up_m], 1)
+        kernel, bias = pconv[i - 1][2]
+        x, m = keras_pconv(cx, cm, kernel, bias, 1)
+        if i in bns:
+            x = keras_bn(x, bns[i])
+        x = F.leaky_relu(x, 0.2)
+    kernel, bias = [l for l in layers if l[1] == "conv"][0][2]
+    return torch.sigmoid(F.conv2d(x, kernel.permute(3, 2, 0, 1), bias))
+
+
+def make_keras_layers(seed):
+    """[(layer name, kind, weights, pconv index)] in the order of Keras's model.layers, with the
+    auto-generated names of a fresh Keras 2.2 session; weightless layers included."""
+    g = torch.Generator().manual_seed(seed)
+    c = lambda i: ch(([64, 128, 256] + [512] * 5)[i - 1])
+    layers = [("inputs_img", "input", None, 0), ("inputs_mask", "input", None, 0)]
+    enc_bn = 0
+    for i in range(1, 17):
+        if i <= 8:
+            cin, cout, k = (3 if i == 1 else c(i - 1)), c(i), ([7, 5, 5] + [3] * 5)[i - 1]
+        else:
+            skip = 16 - i
+            cout = c(skip) if skip > 0 else 3
+            cin, k = c(skip + 1) + (cout if skip > 0 else 3), 3
+            layers.append(("up_sampling2d_%d" % (2 * (i - 8) - 1), "other", None, 0))
+            layers.append(("up_sampling2d_%d" % (2 * (i - 8)), "other", None, 0))
+            layers.append(("concatenate_%d" % (2 * (i - 8) - 1), "other", None, 0))
+            layers.append(("concatenate_%d" % (2 * (i - 8)), "other", None, 0))
+        kernel = torch.randn(k, k, cin, cout, generator=g) * 0.5 * (2.0 / (k * k * cin)) ** 0.5 * cin
+        bias = torch.randn(cout, generator=g) * 0.1
+        layers.append(("p_conv2d_%d" % i, "pconv", (kernel, bias), i))
+        if 1 < i < 16:
+            bn = (torch.rand(cout, generator=g) + 0.5, torch.randn(cout, generator=g) * 0.1,
+                  torch.randn(cout, generator=g) * 0.1, torch.rand(cout, generator=g) + 0.5)
+            if i <= 8:
+                layers.append(("EncBN%d" % enc_bn, "bn", bn, i))
+                enc_bn += 1
+            else:
+                layers.append(("batch_normalization_%d" % (i - 8), "bn", bn, i))
+        layers.append(("activation_%d" % i if i <= 8 else "leaky_re_lu_%d" % (i - 8), "other", None, 0))
+    layers.append(("outputs_img", "conv", (torch.randn(1, 1, 3, 3, generator=g), torch.randn(3, generator=g) * 0.1), 0))
+    return layers
+
+
+def write_keras_h5(path, layers, full_model=False):
+    import h5py
+    import numpy as np
+
+    weight_names = {"pconv": ["img_kernel:0", "bias:0"], "bn": ["gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"],
+                    "conv": ["kernel:0", "bias:0"]}
+    with h5py.File(path, "w") as f:
+        if full_model:
+            f.attrs["keras_version"] = b"2.2.4"
+            f.attrs["backend"] = b"tensorflow"
+            f.attrs["model_config"] = b'{"class_name": "Model", "config": {}}'
+            root = f.create_group("model_weights")
+        else:
+            root = f
+        root.attrs["layer_names"] = np.array([name.encode() for name, _, _, _ in layers])
+        root.attrs["backend"] = b"tensorflow"
+        root.attrs["keras_version"] = b"2.2.4"
+        for name, kind, weights, _ in layers:
+            g = root.create_group(name)
+            names = ["%s/%s" % (name, w) for w in weight_names.get(kind, [])] if weights is not None else []
+            g.attrs["weight_names"] = np.array([n.encode() for n in names])
+            for n, w in zip(names, weights or []):
+                g.create_dataset(n, data=w.numpy())
+
+
 def image_and_mask(size, seed):
     g = torch.Generator().manual_seed(seed)
     image = torch.rand(1, 3, size, size, generator=g)
@@ -421,6 +536,21 @@ def main():
     torch.save({"image_bgr": bgr, "mask": mask.to(torch.uint8), "output_bgr_every_2nd": output[:, :, ::2, ::2].clone(),
                 "output_bgr_no_valid_pixel": no_valid[:, :, ::8, ::8].clone()},
                os.path.join(HERE, "sunnerli.reference.pt"))
+
+    # PConv-Keras: HDF5 in both of Keras's layouts; RGB in [0,1] in, sigmoid out.
+    DIV = 32
+    layers = make_keras_layers(8)
+    write_keras_h5(os.path.join(HERE, "keras.h5"), layers)
+    write_keras_h5(os.path.join(HERE, "keras-model.h5"), layers, full_model=True)
+    image, mask = image_and_mask(256, 9)
+    rgb = (image * 255).round().to(torch.uint8)
+    with torch.no_grad():
+        output = keras_forward(layers, (rgb.float() / 255) * mask, mask.expand(-1, 3, -1, -1))
+    print("keras output: mean %.3f, std %.3f" % (output.mean(), output.std()), file=sys.stderr)
+    torch.save({"image_rgb": rgb, "mask": mask.to(torch.uint8), "output_every_2nd": output[:, :, ::2, ::2].clone()},
+               os.path.join(HERE, "keras.reference.pt"))
+    broken = [l for l in layers if l[0] != "EncBN3"]  # a layer missing
+    write_keras_h5(os.path.join(HERE, "keras-missing-bn.h5"), broken)
 
     save("tensors.pth", known_tensors())
     save("tensors-legacy.pth", known_tensors(), legacy=True)
