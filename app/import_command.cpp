@@ -43,9 +43,10 @@ int run(const Options& o) {
 
 Run add_import_command(CLI::App& root) {
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = root.add_subcommand(
-      "import", "Convert a model of another PConv implementation into a pconv model file");
-  cmd->add_option("source", o->source, "The model: a PyTorch checkpoint (.pth, .pt; zip or legacy format) or Keras HDF5 (.h5)")
+  CLI::App* cmd =
+      root.add_subcommand("import", "Convert a model of another PConv implementation into a pconv model file");
+  cmd->add_option("source", o->source,
+                  "The model: a PyTorch checkpoint (.pth, .pt; zip or legacy format) or Keras HDF5 (.h5)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--from", o->from,

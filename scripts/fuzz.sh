@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_file fuzz_decode_image fuzz_http_request)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_file fuzz_decode_image fuzz_http_request fuzz_torch_checkpoint)
 
 cmake --preset debug >/dev/null
 cmake --build --preset fuzz

@@ -328,7 +328,7 @@ TEST_F(Cli, ImportedModelsFillEvaluateAndFineTune) {
   const fs::path data = fs::path(PCONV_TEST_DATA) / "import";
   const auto help = pconv("import --help");
   EXPECT_EQ(help.code, 0);
-  for (const char* s : {"--from TEXT:{auto,naoto,sneakysketchers}=auto", "--out", "--depth"})
+  for (const char* s : {"--from TEXT:{auto,keras,naoto,sneakysketchers,sunnerli}=auto", "--out", "--depth"})
     EXPECT_NE(help.output.find(s), std::string::npos) << s << "\n" << help.output;
 
   const auto naoto = pconv("import " + (data / "naoto.pth").string() + " --out " + p("naoto.safetensors"));
@@ -343,7 +343,11 @@ TEST_F(Cli, ImportedModelsFillEvaluateAndFineTune) {
   ASSERT_EQ(sneaky.code, 0) << sneaky.output;
   EXPECT_NE(sneaky.output.find("depth 7 (the source's predict.py default"), std::string::npos) << sneaky.output;
 
-  for (const char* model : {"naoto.safetensors", "sneaky.safetensors"}) {
+  for (const char* source : {"keras.h5", "sunnerli.pth"})
+    ASSERT_EQ(pconv("import " + (data / source).string() + " --out " + p(std::string(source) + ".safetensors")).code, 0)
+        << source;
+  for (const char* model :
+       {"naoto.safetensors", "sneaky.safetensors", "keras.h5.safetensors", "sunnerli.pth.safetensors"}) {
     const auto r = pconv("inpaint --model " + p(model) + " --threads 1 --ensemble 2 -i " + p("photo.png") + " -m " +
                          p("mask.png") + " -o " + p(std::string(model) + ".png"));
     ASSERT_EQ(r.code, 0) << model << ": " << r.output;
@@ -357,8 +361,9 @@ TEST_F(Cli, ImportedModelsFillEvaluateAndFineTune) {
   ASSERT_EQ(eval.code, 0) << eval.output;
   EXPECT_NE(eval.output.find("(sneaky.safetensors)"), std::string::npos) << eval.output;
   // Fine-tuning on one's own photos starts from the imported weights and keeps their origin.
-  const auto train = pconv("train --init " + p("naoto.safetensors") + " --pixel-loss --train " + p("photos") +
-                           " --image-size 64 --batch-size 2 --iterations 2 --threads 1 --workers 1 --out " + p("tuned"));
+  const auto train =
+      pconv("train --init " + p("naoto.safetensors") + " --pixel-loss --train " + p("photos") +
+            " --image-size 64 --batch-size 2 --iterations 2 --threads 1 --workers 1 --out " + p("tuned"));
   ASSERT_EQ(train.code, 0) << train.output;
   EXPECT_NE(pconv("info " + p("tuned/model.safetensors")).output.find("naoto0804"), std::string::npos);
 

@@ -76,11 +76,12 @@ TEST(Import, SunnerLiMatchesItsOwnForwardPassWithColoursReordered) {
   torch::NoGradGuard no_grad;
   const torch::Tensor out = net->forward(input * mask, mask).flip(1);
   const torch::Tensor expected = ref.find("output_bgr_every_2nd")->tensor;
-  const double difference =
-      (out.index({"...", torch::indexing::Slice(0, torch::indexing::None, 2), torch::indexing::Slice(0, torch::indexing::None, 2)}) - expected)
-          .abs()
-          .max()
-          .item<double>();
+  const double difference = (out.index({"...", torch::indexing::Slice(0, torch::indexing::None, 2),
+                                        torch::indexing::Slice(0, torch::indexing::None, 2)}) -
+                             expected)
+                                .abs()
+                                .max()
+                                .item<double>();
   EXPECT_GT(expected.abs().mean().item<double>(), 0.1);
   EXPECT_LE(difference, 1e-4);
   std::cout << "sunnerli.pth: max |pconv - source| = " << difference << "\n";
@@ -88,7 +89,8 @@ TEST(Import, SunnerLiMatchesItsOwnForwardPassWithColoursReordered) {
   const torch::Tensor none_valid = net->forward(torch::zeros_like(input), torch::zeros_like(mask)).flip(1);
   const torch::Tensor expected_none = ref.find("output_bgr_no_valid_pixel")->tensor;
   using torch::indexing::Slice;
-  EXPECT_LE((none_valid.index({"...", Slice(0, torch::indexing::None, 8), Slice(0, torch::indexing::None, 8)}) - expected_none)
+  EXPECT_LE((none_valid.index({"...", Slice(0, torch::indexing::None, 8), Slice(0, torch::indexing::None, 8)}) -
+             expected_none)
                 .abs()
                 .max()
                 .item<double>(),
@@ -187,7 +189,9 @@ TEST(Import, DepthIsReadWhereTheFileTellsAndAskedWhereItCannot) {
   // SneakySketchers stores 8 layers and runs 7 by default; 8 is a different, valid network.
   const ImportedModel eight = import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 8});
   EXPECT_EQ(eight.info.architecture.depth(), 8);
-  const std::string nine = error_of([] { import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 9}); });
+  const std::string nine = error_of([] {
+    import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 9});
+  });
   EXPECT_NE(nine.find("--depth 9 needs enc_9, but the file has 8 encoder layers"), std::string::npos) << nine;
 }
 

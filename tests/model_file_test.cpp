@@ -189,6 +189,28 @@ TEST(ModelFile, RejectsMismatchedFiles) {
     f.metadata[kModelMetadataKey] = doc.dump();
   });
   expect_error([&] { load_model(bad); }, "unknown architecture");
+  // Version 2's fields (imported models): a value it does not know is refused; in a version 1
+  // file they are not read, as a version 1 reader would not.
+  with([](Safetensors& f) {
+    auto doc = json::parse(f.metadata[kModelMetadataKey]);
+    doc["version"] = 2;
+    doc["architecture"]["output_activation"] = "softplus";
+    f.metadata[kModelMetadataKey] = doc.dump();
+  });
+  expect_error([&] { load_model(bad); }, "unknown output_activation 'softplus'");
+  with([](Safetensors& f) {
+    auto doc = json::parse(f.metadata[kModelMetadataKey]);
+    doc["architecture"]["output_activation"] = "tanh";
+    f.metadata[kModelMetadataKey] = doc.dump();
+  });
+  EXPECT_EQ(load_model(bad).info.architecture.output_activation(), PConvUNetOptions::Activation::none);
+  with([](Safetensors& f) {
+    auto doc = json::parse(f.metadata[kModelMetadataKey]);
+    doc["version"] = 2;
+    doc["architecture"]["output_head"] = true;  // then head.weight and head.bias must be there
+    f.metadata[kModelMetadataKey] = doc.dump();
+  });
+  expect_error([&] { load_model(bad); }, "missing tensor 'head.bias'");
 
   // Truncation anywhere is caught, and the message names the file.
   const auto bytes = read_file(good);

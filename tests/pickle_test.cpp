@@ -20,7 +20,8 @@ const fs::path kData = fs::path(PCONV_TEST_DATA) / "import";
 
 std::vector<uint8_t> from_hex(const std::string& hex) {
   std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -83,7 +84,8 @@ TEST(Pickle, ReadsPlainDataInProtocols2And4) {
 
 TEST(Pickle, RefusesEveryGlobalButAStateDictsAndRunsNothing) {
   // A pickle whose loading calls os.system("touch /tmp/x") (posix.system on Linux).
-  const auto bytes = from_hex("800263706f7369780a73797374656d0a7100580c000000746f756368202f746d702f7871018571025271032e");
+  const auto bytes =
+      from_hex("800263706f7369780a73797374656d0a7100580c000000746f756368202f746d702f7871018571025271032e");
   const std::string message = error_of([&] { load(bytes); });
   EXPECT_NE(message.find("refusing the global posix.system"), std::string::npos) << message;
   // Protocol 2 writes bytes as a call of _codecs.encode: a function call, refused like any other.
@@ -96,23 +98,37 @@ TEST(Pickle, RefusesEveryGlobalButAStateDictsAndRunsNothing) {
   const Value od =
       load(from_hex("800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710158010000007871024b01732e"));
   EXPECT_EQ(od.find("x")->integer, 1);
-  const std::string with_args = "\x80\x02" "ccollections\nOrderedDict\n" "K\x01\x85R.";
+  const std::string with_args =
+      "\x80\x02"
+      "ccollections\nOrderedDict\n"
+      "K\x01\x85R.";
   EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(with_args.begin(), with_args.end())); }).find("OrderedDict"),
             std::string::npos);
   // A storage type is a name, not something to call.
-  const std::string call_storage = "\x80\x02" "ctorch\nFloatStorage\n" ")R.";
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(call_storage.begin(), call_storage.end())); })
-                .find("refusing to call a torch.FloatStorage"),
+  const std::string call_storage =
+      "\x80\x02"
+      "ctorch\nFloatStorage\n"
+      ")R.";
+  EXPECT_NE(error_of([&] {
+              load(std::vector<uint8_t>(call_storage.begin(), call_storage.end()));
+            }).find("refusing to call a torch.FloatStorage"),
             std::string::npos);
 }
 
 TEST(Pickle, RefusesCyclesDeepNestingAndMalformedInput) {
   // l = []; l.append(l)
-  const std::string cycle("\x80\x02]q\x00h\x00" "a.", 8);
+  const std::string cycle(
+      "\x80\x02]q\x00h\x00"
+      "a.",
+      8);
   EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(cycle.begin(), cycle.end())); }).find("cannot hold itself"),
             std::string::npos);
   // A list changed after it went into another: the only way to build a longer cycle.
-  const std::string later("\x80\x02]q\x00]q\x01h\x00" "ah\x00h\x01" "a.", 17);
+  const std::string later(
+      "\x80\x02]q\x00]q\x01h\x00"
+      "ah\x00h\x01"
+      "a.",
+      17);
   EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(later.begin(), later.end())); }).find("after placing"),
             std::string::npos);
   // 100 nested lists.
@@ -129,8 +145,9 @@ TEST(Pickle, RefusesCyclesDeepNestingAndMalformedInput) {
     EXPECT_THROW(pickle::load(bytes.data(), n, &used), Error) << n;
   }
   const std::string unknown = "\x80\x02\xff.";
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(unknown.begin(), unknown.end())); }).find("unsupported opcode 0xff"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { load(std::vector<uint8_t>(unknown.begin(), unknown.end())); }).find("unsupported opcode 0xff"),
+      std::string::npos);
   const std::string get = "\x80\x02h\x05.";
   EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(get.begin(), get.end())); }).find("memo entry 5"),
             std::string::npos);
@@ -173,9 +190,6 @@ TEST(TorchCheckpoint, ZipAndLegacyFormatsGiveTheSameTensors) {
   const Value* groups = zip.find("optimizer")->find("param_groups");
   ASSERT_NE(groups, nullptr);
   EXPECT_DOUBLE_EQ(groups->items()[0].find("lr")->real, 1e-6);
-  EXPECT_TRUE(looks_like_torch_checkpoint(kData / "naoto.pth"));
-  EXPECT_TRUE(looks_like_torch_checkpoint(kData / "naoto-legacy.pth"));
-  EXPECT_FALSE(looks_like_torch_checkpoint(kData / "make_fixtures.py"));
 }
 
 TEST(TorchCheckpoint, ACheckpointThatWouldRunCodeIsRefusedAndRunsNothing) {
@@ -191,7 +205,8 @@ TEST(TorchCheckpoint, ACheckpointThatWouldRunCodeIsRefusedAndRunsNothing) {
 }
 
 void write(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 TEST(TorchCheckpoint, TruncatedAndCorruptFilesGiveOneLineErrors) {

@@ -12,7 +12,8 @@ std::string source_layer(int64_t i, int64_t depth) {
 double width_from_first_layer(int64_t channels, const std::string& name) {
   const double width = static_cast<double>(channels) / 64.0;
   if (PConvUNetOptions().width(width).encoder_channels(1) != channels)
-    throw Error(name + " has " + std::to_string(channels) + " output channels, which no width of the paper's network gives");
+    throw Error(name + " has " + std::to_string(channels) +
+                " output channels, which no width of the paper's network gives");
   return width;
 }
 

@@ -12,23 +12,26 @@ using import_detail::SourceState;
 
 namespace {
 const std::map<ImportSource, std::string>& source_names() {
-  static const std::map<ImportSource, std::string> names{
-      {ImportSource::automatic, "auto"},
-      {ImportSource::keras, "keras"},
-      {ImportSource::naoto, "naoto"},
-      {ImportSource::sneakysketchers, "sneakysketchers"},
-      {ImportSource::sunnerli, "sunnerli"}};
+  static const std::map<ImportSource, std::string> names{{ImportSource::automatic, "auto"},
+                                                         {ImportSource::keras, "keras"},
+                                                         {ImportSource::naoto, "naoto"},
+                                                         {ImportSource::sneakysketchers, "sneakysketchers"},
+                                                         {ImportSource::sunnerli, "sunnerli"}};
   return names;
 }
 
 // The declared source's converter, or the one whose layout the file has (auto).
 Conversion convert(SourceState& state, ImportSource from, const ImportOptions& options) {
   switch (from) {
-    case ImportSource::naoto: return convert_naoto(state, options);
-    case ImportSource::sneakysketchers: return convert_sneakysketchers(state, options);
-    case ImportSource::sunnerli: return convert_sunnerli(state, options);
+    case ImportSource::naoto:
+      return convert_naoto(state, options);
+    case ImportSource::sneakysketchers:
+      return convert_sneakysketchers(state, options);
+    case ImportSource::sunnerli:
+      return convert_sunnerli(state, options);
     case ImportSource::keras:
-    case ImportSource::automatic: break;
+    case ImportSource::automatic:
+      break;
   }
   if (import_detail::is_naoto(state)) return convert_naoto(state, options);
   if (import_detail::is_sneakysketchers(state)) return convert_sneakysketchers(state, options);

@@ -77,8 +77,7 @@ Conversion convert_keras(const std::vector<KerasLayer>& layers, const ImportOpti
   // and the head last.
   size_t at = 0;
   auto next = [&](Kind kind, const char* what) -> const KerasLayer& {
-    if (at >= weighted.size())
-      throw Error(std::string("the file ends where a ") + what + " layer should follow");
+    if (at >= weighted.size()) throw Error(std::string("the file ends where a ") + what + " layer should follow");
     const KerasLayer& l = *weighted[at++];
     if (kind_of(l) != kind) throw Error("layer " + l.name + " is not the " + what + " expected at this place");
     return l;
@@ -113,7 +112,8 @@ Conversion convert_keras(const std::vector<KerasLayer>& layers, const ImportOpti
   c.state["head.bias"] = weight(head, "bias", {3});
   if (at != weighted.size()) throw Error("unexpected layer " + weighted[at]->name + " after the output layer");
 
-  c.notes.push_back("depth " + std::to_string(depth) + " (" + std::to_string(2 * depth) + " PConv2D layers in the file)");
+  c.notes.push_back("depth " + std::to_string(depth) + " (" + std::to_string(2 * depth) +
+                    " PConv2D layers in the file)");
   c.notes.push_back("kernels (k,k,in,out) transposed; divided by C_in: the source's ratio is k·k/sum(M)");
   c.notes.push_back("decoder input channels reordered: the source concatenates the skip connection first");
   c.notes.push_back("biases before BN folded into the moving mean; BN eps 1e-3 folded into the variance");

@@ -10,9 +10,8 @@
 // running mean, which changes nothing where a pixel has valid inputs (elsewhere the features
 // are masked out before any later layer reads them).
 // Input: RGB in [0,1], ImageNet mean/std; output in the same space, no activation.
-#include "sources.h"
-
 #include "pconv/io/error.h"
+#include "sources.h"
 
 namespace pconv::import_detail {
 
@@ -47,7 +46,8 @@ Conversion convert_naoto(SourceState& s, const ImportOptions& options) {
   c.architecture.depth(depth).width(width_from_first_layer(s.shape("enc_1" + conv + ".weight")[0], "enc_1"));
   c.architecture.check();
   c.notes.push_back("depth " + std::to_string(depth) + " (" + std::to_string(depth) + " enc_ layers in the file)");
-  c.notes.push_back("weights divided by C_in·k·k: the source divides by sum(M), the paper by sum(M)/sum(1)");
+  c.notes.push_back(
+      "weights divided by C_in·k·k: the source divides by sum(M) where the paper multiplies by sum(1)/sum(M)");
 
   for (int64_t i = 1; i <= 2 * depth; ++i) {
     const auto l = c.architecture.layer(i);

@@ -9,9 +9,8 @@
 // and which ran cannot be read from the keys (--depth, default 7; the unused layers are dropped).
 // Input: RGB in [0,1] without mean/std; the output is clamped to [0,1] by predict.py, as pconv
 // clamps every fill.
-#include "sources.h"
-
 #include "pconv/io/error.h"
+#include "sources.h"
 
 namespace pconv::import_detail {
 
@@ -22,7 +21,8 @@ constexpr int64_t kDefaultDepth = 7;  // predict.py: PConvUNet(finetune=False, l
 bool is_sneakysketchers(const SourceState& s) { return s.has("enc_1.conv.weight") && s.has("dec_1.conv.bias"); }
 
 Conversion convert_sneakysketchers(SourceState& s, const ImportOptions& options) {
-  if (!is_sneakysketchers(s)) throw Error("not a SneakySketchers checkpoint (no enc_1.conv.weight and dec_1.conv.bias)");
+  if (!is_sneakysketchers(s))
+    throw Error("not a SneakySketchers checkpoint (no enc_1.conv.weight and dec_1.conv.bias)");
   const int64_t stored = s.count("enc_", ".conv.weight");
   const int64_t depth = options.depth.value_or(kDefaultDepth);
   if (depth > stored)
@@ -32,11 +32,13 @@ Conversion convert_sneakysketchers(SourceState& s, const ImportOptions& options)
   Conversion c;
   c.project = "yashk2000/SneakySketchers";
   c.layout = "inpainting/model.py";
-  c.architecture.depth(depth).width(width_from_first_layer(s.shape("enc_1.conv.weight")[0], "enc_1"))
+  c.architecture.depth(depth)
+      .width(width_from_first_layer(s.shape("enc_1.conv.weight")[0], "enc_1"))
       .reweight_output_twice(true);
   c.architecture.check();
   c.normalization = Normalization{{0.0f, 0.0f, 0.0f}, {1.0f, 1.0f, 1.0f}};
-  c.notes.push_back("depth " + std::to_string(depth) + (options.depth ? " (--depth)" : " (the source's predict.py default; --depth to change)"));
+  c.notes.push_back("depth " + std::to_string(depth) +
+                    (options.depth ? " (--depth)" : " (the source's predict.py default; --depth to change)"));
 
   for (int64_t i = 1; i <= 2 * depth; ++i) {
     const auto l = c.architecture.layer(i);

@@ -45,7 +45,8 @@ int64_t SourceState::count(const std::string& prefix, const std::string& suffix)
 
 torch::Tensor SourceState::take(const std::string& name, const std::vector<int64_t>& shape) {
   const auto it = tensors_.find(name);
-  if (it == tensors_.end()) throw Error("tensor '" + name + "' is missing (not a " + what_ + " checkpoint of this depth?)");
+  if (it == tensors_.end())
+    throw Error("tensor '" + name + "' is missing (not a " + what_ + " checkpoint of this depth?)");
   const torch::Tensor& t = it->second;
   if (t.sizes() != torch::IntArrayRef(shape))
     throw Error("tensor '" + name + "' has shape " + shape_text(t.sizes()) + ", expected " + shape_text(shape) +

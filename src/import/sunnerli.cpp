@@ -83,7 +83,8 @@ Conversion convert_sunnerli(SourceState& s, const ImportOptions& options) {
   if (s.has("down1.norm.weight")) throw Error("down1 has a BatchNorm, which SunnerLi's PartialUNet does not");
   for (const std::string& name : s.names_with_prefix("vgg.")) s.drop(name);
   c.notes.push_back("depth " + std::to_string(depth) + " (" + std::to_string(depth) + " down layers in the file)");
-  c.notes.push_back("weights divided by C_in·k·k: the source divides by sum(M), the paper by sum(M)/sum(1)");
+  c.notes.push_back(
+      "weights divided by C_in·k·k: the source divides by sum(M) where the paper multiplies by sum(1)/sum(M)");
   c.notes.push_back("encoder BN dropped (the source discards its result); encoder biases as identity BN shifts");
   c.notes.push_back("decoder biases folded into BN running means; the last layer keeps its bias in holes");
   c.notes.push_back("sigmoid(y)·2-1 as tanh(y/2): last layer halved");

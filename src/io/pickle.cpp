@@ -18,11 +18,11 @@ const std::vector<std::pair<Value, Value>> kNoEntries;
 
 const std::map<std::string, torch::ScalarType>& storage_types() {
   static const std::map<std::string, torch::ScalarType> types{
-      {"torch.FloatStorage", torch::kFloat32},   {"torch.DoubleStorage", torch::kFloat64},
-      {"torch.HalfStorage", torch::kFloat16},    {"torch.BFloat16Storage", torch::kBFloat16},
-      {"torch.LongStorage", torch::kInt64},      {"torch.IntStorage", torch::kInt32},
-      {"torch.ShortStorage", torch::kInt16},     {"torch.CharStorage", torch::kInt8},
-      {"torch.ByteStorage", torch::kUInt8},      {"torch.BoolStorage", torch::kBool}};
+      {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
+      {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
+      {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
+      {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
   return types;
 }
 
@@ -56,7 +56,8 @@ class Machine {
       if (op == '.') break;
       step(op, at);
     }
-    if (stack_.size() != 1 || !marks_.empty()) fail("the pickle ends with " + std::to_string(stack_.size()) + " values on its stack");
+    if (stack_.size() != 1 || !marks_.empty())
+      fail("the pickle ends with " + std::to_string(stack_.size()) + " values on its stack");
     *consumed = pos_;
     return std::move(stack_.back());
   }
@@ -117,6 +118,13 @@ class Machine {
     if (stack_.size() > size_) fail("pickle stack overflow");
     stack_.push_back(std::move(v));
   }
+  // A copy of a value already read (DUP, memo): strings are copied, so a few bytes that fetch a
+  // long string many times could otherwise fill the memory.
+  Value copy(const Value& v) {
+    copied_ += v.text.size();
+    if (copied_ > 16 * size_ + (1u << 20)) fail("the pickle copies far more text than it holds");
+    return v;
+  }
 
   // A container about to change: refused once it is inside another (so no cycle can form).
   Container& open(Value& v, Value::Kind kind) {
@@ -159,13 +167,14 @@ class Machine {
   Value memo_get(uint64_t key) {
     const auto it = memo_.find(key);
     if (it == memo_.end()) fail("memo entry " + std::to_string(key) + " is not defined");
-    return it->second;
+    return copy(it->second);
   }
 
   Value global(const std::string& module, const std::string& name) {
     const std::string full = module + "." + name;
     if (!callables().count(full) && !storage_types().count(full))
-      fail("refusing the global " + full + ": a state dict holds only tensors, numbers, strings and containers, "
+      fail("refusing the global " + full +
+           ": a state dict holds only tensors, numbers, strings and containers, "
            "and reading it must not run code");
     Value v = make(Value::Kind::global);
     v.text = full;
@@ -188,7 +197,8 @@ class Machine {
   // storage, checked to lie inside it.
   Value rebuild_tensor(const std::vector<Value>& args) {
     if (args.size() < 4) fail("a tensor needs storage, offset, size and stride");
-    if (args[0].kind != Value::Kind::storage) fail("a tensor must be built on a storage, found a " + args[0].kind_name());
+    if (args[0].kind != Value::Kind::storage)
+      fail("a tensor must be built on a storage, found a " + args[0].kind_name());
     const torch::Tensor& storage = args[0].tensor;
     const int64_t offset = integer_of(args[1], "a tensor's offset");
     const std::vector<int64_t> sizes = integers_of(args[2], "a tensor's size");
@@ -196,7 +206,7 @@ class Machine {
     if (sizes.size() != strides.size()) fail("a tensor's size and stride differ in length");
     // The last element a view reaches, computed without overflow: sizes may exceed the
     // storage where a stride is 0 (an expanded tensor).
-    int64_t last = offset;
+    int64_t last = offset, count = 1;
     bool empty = false, overflow = false;
     for (size_t i = 0; i < sizes.size(); ++i) {
       if (sizes[i] < 0 || strides[i] < 0) fail("a tensor has a negative size or stride");
@@ -205,9 +215,13 @@ class Machine {
         continue;
       }
       int64_t reach = 0;
-      if (__builtin_mul_overflow(sizes[i] - 1, strides[i], &reach) || __builtin_add_overflow(last, reach, &last))
+      if (__builtin_mul_overflow(sizes[i] - 1, strides[i], &reach) || __builtin_add_overflow(last, reach, &last) ||
+          __builtin_mul_overflow(count, sizes[i], &count))
         overflow = true;
     }
+    // An expanded view (stride 0) may name more elements than its storage holds, but not
+    // beyond what any later copy of it could allocate.
+    if (!empty && count > (int64_t{1} << 40)) overflow = true;
     if (offset < 0 || (!empty && (overflow || last >= storage.numel())))
       fail("a tensor reaches outside its storage (" + std::to_string(storage.numel()) + " elements)");
     Value v = make(Value::Kind::tensor);
@@ -234,13 +248,27 @@ class Machine {
 
   void step(uint8_t op, size_t at) {
     switch (op) {
-      case 0x80: byte(); break;                // PROTO
-      case 0x95: unsigned_le(8); break;        // FRAME: a length hint only
-      case '(': marks_.push_back(stack_.size()); break;
-      case '0': pop(); break;
-      case '1': pop_mark(); break;
-      case '2': push(top()); break;
-      case 'N': push(make(Value::Kind::none)); break;
+      case 0x80:
+        byte();
+        break;  // PROTO
+      case 0x95:
+        unsigned_le(8);
+        break;  // FRAME: a length hint only
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case '0':
+        pop();
+        break;
+      case '1':
+        pop_mark();
+        break;
+      case '2':
+        push(copy(top()));
+        break;
+      case 'N':
+        push(make(Value::Kind::none));
+        break;
       case 0x88:
       case 0x89: {
         Value v = make(Value::Kind::boolean);
@@ -248,11 +276,21 @@ class Machine {
         push(std::move(v));
         break;
       }
-      case 'J': push(integer(static_cast<int32_t>(unsigned_le(4)))); break;
-      case 'K': push(integer(byte())); break;
-      case 'M': push(integer(static_cast<int64_t>(unsigned_le(2)))); break;
-      case 0x8a: push(long_integer(byte())); break;
-      case 0x8b: push(long_integer(unsigned_le(4))); break;
+      case 'J':
+        push(integer(static_cast<int32_t>(unsigned_le(4))));
+        break;
+      case 'K':
+        push(integer(byte()));
+        break;
+      case 'M':
+        push(integer(static_cast<int64_t>(unsigned_le(2))));
+        break;
+      case 0x8a:
+        push(long_integer(byte()));
+        break;
+      case 0x8b:
+        push(long_integer(unsigned_le(4)));
+        break;
       case 'I': {
         const std::string text = line();
         if (text == "00" || text == "01") {
@@ -273,23 +311,43 @@ class Machine {
       }
       case 'G': {
         uint64_t bits = 0;
-        for (const uint8_t* p = take(8), *e = p + 8; p != e; ++p) bits = (bits << 8) | *p;  // big-endian
+        for (const uint8_t *p = take(8), *e = p + 8; p != e; ++p) bits = (bits << 8) | *p;  // big-endian
         Value v = make(Value::Kind::real);
         std::memcpy(&v.real, &bits, sizeof bits);
         push(std::move(v));
         break;
       }
-      case 'X': push(text(Value::Kind::string, unsigned_le(4))); break;
-      case 0x8c: push(text(Value::Kind::string, byte())); break;
-      case 0x8d: push(text(Value::Kind::string, unsigned_le(8))); break;
+      case 'X':
+        push(text(Value::Kind::string, unsigned_le(4)));
+        break;
+      case 0x8c:
+        push(text(Value::Kind::string, byte()));
+        break;
+      case 0x8d:
+        push(text(Value::Kind::string, unsigned_le(8)));
+        break;
       // Python 2's str, as old checkpoints hold their keys.
-      case 'T': push(text(Value::Kind::string, unsigned_le(4))); break;
-      case 'U': push(text(Value::Kind::string, byte())); break;
-      case 'B': push(text(Value::Kind::bytes, unsigned_le(4))); break;
-      case 'C': push(text(Value::Kind::bytes, byte())); break;
-      case 0x8e: push(text(Value::Kind::bytes, unsigned_le(8))); break;
-      case ']': push(make(Value::Kind::list)); break;
-      case 'l': push(sequence(Value::Kind::list, pop_mark())); break;
+      case 'T':
+        push(text(Value::Kind::string, unsigned_le(4)));
+        break;
+      case 'U':
+        push(text(Value::Kind::string, byte()));
+        break;
+      case 'B':
+        push(text(Value::Kind::bytes, unsigned_le(4)));
+        break;
+      case 'C':
+        push(text(Value::Kind::bytes, byte()));
+        break;
+      case 0x8e:
+        push(text(Value::Kind::bytes, unsigned_le(8)));
+        break;
+      case ']':
+        push(make(Value::Kind::list));
+        break;
+      case 'l':
+        push(sequence(Value::Kind::list, pop_mark()));
+        break;
       case 'a': {
         Value item = pop();
         append(top(), {std::move(item)});
@@ -300,8 +358,12 @@ class Machine {
         append(top(), std::move(items));
         break;
       }
-      case ')': push(make(Value::Kind::tuple)); break;
-      case 't': push(sequence(Value::Kind::tuple, pop_mark())); break;
+      case ')':
+        push(make(Value::Kind::tuple));
+        break;
+      case 't':
+        push(sequence(Value::Kind::tuple, pop_mark()));
+        break;
       case 0x85:
       case 0x86:
       case 0x87: {
@@ -310,7 +372,9 @@ class Machine {
         push(sequence(Value::Kind::tuple, std::move(items)));
         break;
       }
-      case '}': push(make(Value::Kind::dict)); break;
+      case '}':
+        push(make(Value::Kind::dict));
+        break;
       case 'd': {
         Value dict = make(Value::Kind::dict);
         set_items(dict, pop_mark());
@@ -334,7 +398,8 @@ class Machine {
       }
       case 0x93: {
         const Value name = pop(), module = pop();
-        if (name.kind != Value::Kind::string || module.kind != Value::Kind::string) fail("STACK_GLOBAL needs two strings");
+        if (name.kind != Value::Kind::string || module.kind != Value::Kind::string)
+          fail("STACK_GLOBAL needs two strings");
         push(global(module.text, name.text));
         break;
       }
@@ -358,13 +423,27 @@ class Machine {
         push(persistent_load_(id));
         break;
       }
-      case 'p': memo_put(text_index()); break;
-      case 'q': memo_put(byte()); break;
-      case 'r': memo_put(unsigned_le(4)); break;
-      case 0x94: memo_put(memo_.size()); break;
-      case 'g': push(memo_get(text_index())); break;
-      case 'h': push(memo_get(byte())); break;
-      case 'j': push(memo_get(unsigned_le(4))); break;
+      case 'p':
+        memo_put(text_index());
+        break;
+      case 'q':
+        memo_put(byte());
+        break;
+      case 'r':
+        memo_put(unsigned_le(4));
+        break;
+      case 0x94:
+        memo_put(memo_.size());
+        break;
+      case 'g':
+        push(memo_get(text_index()));
+        break;
+      case 'h':
+        push(memo_get(byte()));
+        break;
+      case 'j':
+        push(memo_get(unsigned_le(4)));
+        break;
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -413,6 +492,7 @@ class Machine {
   std::vector<Value> stack_;
   std::vector<size_t> marks_;
   std::map<uint64_t, Value> memo_;
+  size_t copied_ = 0;
 };
 }  // namespace
 
@@ -432,19 +512,31 @@ const std::vector<std::pair<Value, Value>>& Value::entries() const {
 
 std::string Value::kind_name() const {
   switch (kind) {
-    case Kind::none: return "None";
-    case Kind::boolean: return "bool";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return "bool";
     case Kind::integer:
-    case Kind::big_integer: return "int";
-    case Kind::real: return "float";
-    case Kind::string: return "str";
-    case Kind::bytes: return "bytes";
-    case Kind::list: return "list";
-    case Kind::tuple: return "tuple";
-    case Kind::dict: return "dict";
-    case Kind::tensor: return "tensor";
-    case Kind::storage: return "storage";
-    case Kind::global: return "global " + text;
+    case Kind::big_integer:
+      return "int";
+    case Kind::real:
+      return "float";
+    case Kind::string:
+      return "str";
+    case Kind::bytes:
+      return "bytes";
+    case Kind::list:
+      return "list";
+    case Kind::tuple:
+      return "tuple";
+    case Kind::dict:
+      return "dict";
+    case Kind::tensor:
+      return "tensor";
+    case Kind::storage:
+      return "storage";
+    case Kind::global:
+      return "global " + text;
   }
   return "value";
 }

@@ -3,7 +3,6 @@
 #include <zip.h>
 
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,7 +53,7 @@ Value storage_value(torch::Tensor flat) {
 
 class ZipArchive {
  public:
-  explicit ZipArchive(const std::vector<uint8_t>& bytes) {
+  explicit ZipArchive(const std::vector<uint8_t>& bytes) : archive_size_(bytes.size()) {
     zip_error_t error;
     zip_error_init(&error);
     zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -83,9 +82,15 @@ class ZipArchive {
     throw Error("a zip archive without data.pkl (a TorchScript archive, or not written by torch.save)");
   }
 
+  // A record's size, checked against the archive's bytes before anything is allocated for it.
   std::optional<zip_uint64_t> size(const std::string& name) const {
     zip_stat_t st;
-    if (zip_stat(archive_, name.c_str(), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) return std::nullopt;
+    if (zip_stat(archive_, name.c_str(), 0, &st) != 0) return std::nullopt;
+    if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
+      throw Error("record " + name + " has no size in the archive");
+    constexpr zip_uint64_t kDeflateMaxRatio = 1032;
+    if (st.comp_size > archive_size_ || st.size > st.comp_size * kDeflateMaxRatio)
+      throw Error("record " + name + " claims more bytes than the archive holds");
     return st.size;
   }
 
@@ -105,12 +110,15 @@ class ZipArchive {
 
  private:
   zip_t* archive_ = nullptr;
+  zip_uint64_t archive_size_;
 };
 
 Value read_zip(const std::vector<uint8_t>& bytes) {
   ZipArchive zip(bytes);
   const std::string prefix = zip.prefix();
-  std::vector<uint8_t> pickle_bytes(*zip.size(prefix + "data.pkl"));
+  const auto pickle_size = zip.size(prefix + "data.pkl");
+  if (!pickle_size) throw Error("data.pkl is missing");
+  std::vector<uint8_t> pickle_bytes(*pickle_size);
   zip.read(prefix + "data.pkl", pickle_bytes.data(), pickle_bytes.size());
   std::map<std::string, torch::Tensor> loaded;
   const pickle::PersistentLoad load = [&](const Value& id) {
@@ -121,7 +129,7 @@ Value read_zip(const std::vector<uint8_t>& bytes) {
       const auto size = zip.size(record);
       if (!size) throw Error("storage " + s.key + " is missing from the archive");
       const zip_uint64_t element = c10::elementSize(s.dtype);
-      if (*size != static_cast<zip_uint64_t>(s.numel) * element)
+      if (static_cast<zip_uint64_t>(s.numel) > *size || *size != static_cast<zip_uint64_t>(s.numel) * element)
         throw Error("storage " + s.key + " holds " + std::to_string(*size) + " bytes, expected " +
                     std::to_string(static_cast<zip_uint64_t>(s.numel) * element));
       torch::Tensor flat = torch::empty({s.numel}, torch::TensorOptions().dtype(s.dtype));
@@ -197,14 +205,6 @@ Value read_legacy(const std::vector<uint8_t>& bytes) {
   return object;
 }
 }  // namespace
-
-bool looks_like_torch_checkpoint(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  char head[4] = {};
-  in.read(head, sizeof head);
-  return in.gcount() == 4 && (std::memcmp(head, "PK\x03\x04", 4) == 0 ||
-                              (head[0] == '\x80' && head[1] >= 2 && head[2] == '\x8a' && head[3] == '\x0a'));
-}
 
 pickle::Value read_torch_checkpoint(const fs::path& path) {
   const std::string where = path.string();

@@ -79,17 +79,18 @@ std::map<std::string, torch::Tensor> model_state(PConvUNet& net) {
 
 json model_metadata_json(const ModelInfo& info) {
   const auto& a = info.architecture;
-  json doc{{"format", "pconv-model"},
-           {"version", a.needs_format_2() ? 2 : 1},
-           {"architecture",
-            {{"type", a.partial() ? "pconv-unet" : "unet"},
-             {"depth", a.depth()},
-             {"width", a.width()},
-             {"size_multiple", a.size_multiple()},
-             {"mask_convention", "1 = valid, 0 = hole"}}},
-           {"input",
-            {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
-           {"training", info.training}};
+  json doc{
+      {"format", "pconv-model"},
+      {"version", a.needs_format_2() ? 2 : 1},
+      {"architecture",
+       {{"type", a.partial() ? "pconv-unet" : "unet"},
+        {"depth", a.depth()},
+        {"width", a.width()},
+        {"size_multiple", a.size_multiple()},
+        {"mask_convention", "1 = valid, 0 = hole"}}},
+      {"input",
+       {{"color", "RGB"}, {"range", {0.0, 1.0}}, {"mean", info.normalization.mean}, {"std", info.normalization.std}}},
+      {"training", info.training}};
   if (a.reweight_output_twice()) doc["architecture"]["reweight_output_twice"] = true;
   if (a.output_bias_in_holes()) doc["architecture"]["output_bias_in_holes"] = true;
   if (a.output_head()) doc["architecture"]["output_head"] = true;

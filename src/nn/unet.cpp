@@ -48,7 +48,8 @@ void PConvUNetOptions::check() const {
   if (depth() < 2 || depth() > 10) throw Error("depth " + std::to_string(depth()) + " is out of range (2..10)");
   if (!(width() > 0.0) || width() > 4.0) throw Error("width " + std::to_string(width()) + " is out of range (0, 4]");
   if ((reweight_output_twice() || output_bias_in_holes()) && !partial())
-    throw Error("reweight_output_twice and output_bias_in_holes need partial convolutions (the plain U-Net has no sum(M))");
+    throw Error(
+        "reweight_output_twice and output_bias_in_holes need partial convolutions (the plain U-Net has no sum(M))");
 }
 
 int64_t PConvUNetOptions::encoder_channels(int64_t i) const {
@@ -193,9 +194,12 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
 torch::Tensor PConvUNetImpl::finish_output(const torch::Tensor& x) {
   const torch::Tensor y = head_ ? head_->forward(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2))) : x;
   switch (options_.output_activation()) {
-    case PConvUNetOptions::Activation::tanh: return torch::tanh(y);
-    case PConvUNetOptions::Activation::sigmoid: return torch::sigmoid(y);
-    case PConvUNetOptions::Activation::none: break;
+    case PConvUNetOptions::Activation::tanh:
+      return torch::tanh(y);
+    case PConvUNetOptions::Activation::sigmoid:
+      return torch::sigmoid(y);
+    case PConvUNetOptions::Activation::none:
+      break;
   }
   return y;
 }

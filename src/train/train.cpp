@@ -123,6 +123,15 @@ class TrainingRun {
 
   // Options, device, run folder, the network (fresh and seeded, or from a model file), photos.
   void setup(std::vector<uint8_t>& checkpoint_bytes) {
+    // A model to start from sets the architecture, which the options are checked against
+    // (image size against its depth); a missing file is left to check() to name.
+    std::error_code exists;
+    if (!o_.init.empty() && fs::exists(o_.init, exists)) {
+      model_ = load_model(o_.init);
+      o_.depth = model_.info.architecture.depth();
+      o_.width = model_.info.architecture.width();
+      o_.partial = model_.info.architecture.partial();
+    }
     o_.check();
     set_threads(o_.threads);
     cv::setNumThreads(1);  // data workers are the parallelism on the OpenCV side
@@ -139,12 +148,7 @@ class TrainingRun {
       if (resume_ && !fs::exists(checkpoint_, ec)) throw Error(checkpoint_.string() + ": no checkpoint to resume");
       if (resume_) checkpoint_bytes = read_file(checkpoint_);
     }
-    if (!o_.init.empty()) {
-      model_ = load_model(o_.init);
-      o_.depth = model_.info.architecture.depth();
-      o_.width = model_.info.architecture.width();
-      o_.partial = model_.info.architecture.partial();
-    } else {
+    if (o_.init.empty()) {
       torch::manual_seed(o_.seed);
       model_.info.architecture = PConvUNetOptions().depth(o_.depth).width(o_.width).partial(o_.partial);
       model_.net = PConvUNet(model_.info.architecture);

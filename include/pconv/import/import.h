@@ -34,7 +34,7 @@ struct ImportOptions {
 };
 
 struct ImportedModel {
-  ModelInfo info;  // architecture, input normalisation, and info.source: where it came from
+  ModelInfo info;                              // architecture, input normalisation, and info.source: where it came from
   std::map<std::string, torch::Tensor> state;  // pconv's tensor names (model_state)
   /// What the conversion decided, one line each, for the user and the model's metadata.
   std::vector<std::string> notes;

@@ -26,7 +26,21 @@ namespace pconv::pickle {
 struct Container;
 
 struct Value {
-  enum class Kind { none, boolean, integer, big_integer, real, string, bytes, list, tuple, dict, tensor, storage, global };
+  enum class Kind {
+    none,
+    boolean,
+    integer,
+    big_integer,
+    real,
+    string,
+    bytes,
+    list,
+    tuple,
+    dict,
+    tensor,
+    storage,
+    global
+  };
   Kind kind = Kind::none;
   bool boolean = false;
   int64_t integer = 0;

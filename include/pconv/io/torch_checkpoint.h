@@ -15,7 +15,4 @@ namespace pconv {
 /// file that is not a checkpoint, is truncated or corrupt, or refers to anything but plain data.
 pickle::Value read_torch_checkpoint(const std::filesystem::path& path);
 
-/// Whether the file starts like a PyTorch checkpoint (zip or legacy pickle).
-bool looks_like_torch_checkpoint(const std::filesystem::path& path);
-
 }  // namespace pconv

@@ -10,6 +10,7 @@ arithmetic and quirks) with fewer channels, so that the files stay small: every 
 the source's divided by 16. The reference outputs come from these modules, not from pconv.
 """
 import os
+import shutil
 import sys
 
 import torch
@@ -567,6 +568,11 @@ def main():
 
     save("runs-code.pth", {"model": RunsCode()})
     save("runs-code-legacy.pth", {"model": RunsCode()}, legacy=True)
+    # The seed corpus of tests/fuzz/fuzz_torch_checkpoint.cpp: each format, plain and hostile.
+    corpus = os.path.join(HERE, "..", "..", "fuzz", "corpus", "fuzz_torch_checkpoint")
+    os.makedirs(corpus, exist_ok=True)
+    for name in ("tensors.pth", "tensors-legacy.pth", "runs-code.pth", "runs-code-legacy.pth"):
+        shutil.copyfile(os.path.join(HERE, name), os.path.join(corpus, name))
     for name in sorted(os.listdir(HERE)):
         if name.endswith(".pt") or name.endswith(".pth"):
             print("%8d  %s" % (os.path.getsize(os.path.join(HERE, name)), name), file=sys.stderr)
@@ -579,9 +585,19 @@ def check_pconv_torch(model, reference):
     from pconv_torch import load_pconv
 
     ref = torch.load(os.path.join(HERE, reference + ".reference.pt"))
+    net = load_pconv(model)
     with torch.no_grad():
-        out = load_pconv(model)(ref["image"], ref["mask"])
-    diff = (out - ref["output"]).abs().max().item()
+        if "image" in ref:  # already in the network's input space
+            out, expected = net(ref["image"], ref["mask"]), ref["output"]
+        elif "image_bgr" in ref:  # SunnerLi: BGR bytes in, BGR out; the imported model reads RGB in [-1,1]
+            mask = ref["mask"].float()
+            out = net((ref["image_bgr"].flip(1).float() / 255 - 0.5) / 0.5 * mask, mask).flip(1)[:, :, ::2, ::2]
+            expected = ref["output_bgr_every_2nd"]
+        else:  # PConv-Keras: RGB bytes in [0,1]
+            mask = ref["mask"].float()
+            out = net(ref["image_rgb"].float() / 255 * mask, mask)[:, :, ::2, ::2]
+            expected = ref["output_every_2nd"]
+    diff = (out - expected).abs().max().item()
     print("%s: max |pconv_torch - %s| = %.3g" % (model, reference, diff))
     return diff <= 1e-4
 
