@@ -16,15 +16,6 @@ namespace fs = std::filesystem;
 
 const fs::path kData = fs::path(PCONV_TEST_DATA) / "import";
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Max |pconv - source| on the fixture's image and mask, in the source's output space.
 double max_difference(const ImportedModel& model, const std::string& reference) {
   const pickle::Value ref = read_torch_checkpoint(kData / (reference + ".reference.pt"));
@@ -123,11 +114,13 @@ TEST(Import, KerasMatchesItsOwnForwardPassInBothFileLayouts) {
       if (from == ImportSource::keras) std::cout << file << ": max |pconv - source| = " << difference << "\n";
     }
   }
-  const std::string missing = error_of([] { import_model(kData / "keras-missing-bn.h5", {}); });
+  const std::string missing = test::error_message([] { import_model(kData / "keras-missing-bn.h5", {}); });
   EXPECT_NE(missing.find("is not the BatchNormalization expected at this place"), std::string::npos) << missing;
-  const std::string not_h5 = error_of([] { import_model(kData / "naoto.pth", {ImportSource::keras, {}}); });
+  const std::string not_h5 = test::error_message([] { import_model(kData / "naoto.pth", {ImportSource::keras, {}}); });
   EXPECT_NE(not_h5.find("not an HDF5 file"), std::string::npos) << not_h5;
-  const std::string not_torch = error_of([] { import_model(kData / "keras.h5", {ImportSource::naoto, {}}); });
+  const std::string not_torch = test::error_message([] {
+    import_model(kData / "keras.h5", {ImportSource::naoto, {}});
+  });
   EXPECT_NE(not_torch.find("an HDF5 file (a Keras model: --from keras)"), std::string::npos) << not_torch;
 }
 
@@ -138,7 +131,7 @@ TEST(Import, TruncatedAndCorruptKerasFilesGiveOneLineErrors) {
     const fs::path cut = dir / "cut.h5";
     const std::vector<uint8_t> part(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep * bytes.size()));
     write_file_atomic(cut, part);
-    const std::string message = error_of([&] { import_model(cut, {ImportSource::keras, {}}); });
+    const std::string message = test::error_message([&] { import_model(cut, {ImportSource::keras, {}}); });
     EXPECT_EQ(message.rfind(cut.string() + ": ", 0), 0u) << keep << ": " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
@@ -149,7 +142,7 @@ TEST(Import, TruncatedAndCorruptKerasFilesGiveOneLineErrors) {
     std::vector<uint8_t> flipped = bytes;
     flipped[at] ^= 0x5a;
     write_file_atomic(dir / "flipped.h5", flipped);
-    if (!error_of([&] { import_model(dir / "flipped.h5", {ImportSource::keras, {}}); }).empty()) ++refused;
+    if (!test::error_message([&] { import_model(dir / "flipped.h5", {ImportSource::keras, {}}); }).empty()) ++refused;
   }
   std::cout << refused << " of 98 flipped bytes refused\n";
 }
@@ -184,12 +177,12 @@ TEST(Import, SourceConventionsReachTheModelFile) {
 
 TEST(Import, DepthIsReadWhereTheFileTellsAndAskedWhereItCannot) {
   // naoto0804: the file holds 5 enc_ layers; another --depth is an error, not a guess.
-  const std::string naoto = error_of([] { import_model(kData / "naoto.pth", {ImportSource::naoto, 4}); });
+  const std::string naoto = test::error_message([] { import_model(kData / "naoto.pth", {ImportSource::naoto, 4}); });
   EXPECT_NE(naoto.find("--depth 4 does not match the file, which holds a depth-5 network"), std::string::npos) << naoto;
   // SneakySketchers stores 8 layers and runs 7 by default; 8 is a different, valid network.
   const ImportedModel eight = import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 8});
   EXPECT_EQ(eight.info.architecture.depth(), 8);
-  const std::string nine = error_of([] {
+  const std::string nine = test::error_message([] {
     import_model(kData / "sneakysketchers.pth", {ImportSource::sneakysketchers, 9});
   });
   EXPECT_NE(nine.find("--depth 9 needs enc_9, but the file has 8 encoder layers"), std::string::npos) << nine;
@@ -205,17 +198,23 @@ TEST(Import, LayoutsThatDoNotMatchAreRefusedByName) {
       {"tensors.pth", "a PyTorch checkpoint of no known PConv project"},
   };
   for (const auto& [file, problem] : cases) {
-    const std::string message = error_of([&] { import_model(kData / file, {}); });
+    const std::string message = test::error_message([&] { import_model(kData / file, {}); });
     EXPECT_EQ(message.rfind((kData / file).string() + ": ", 0), 0u) << message;
     EXPECT_NE(message.find(problem), std::string::npos) << message;
   }
   // A declared source that the file is not.
-  const std::string wrong = error_of([] { import_model(kData / "naoto.pth", {ImportSource::sneakysketchers, {}}); });
+  const std::string wrong = test::error_message([] {
+    import_model(kData / "naoto.pth", {ImportSource::sneakysketchers, {}});
+  });
   EXPECT_NE(wrong.find("not a SneakySketchers checkpoint"), std::string::npos) << wrong;
-  const std::string other = error_of([] { import_model(kData / "sneakysketchers.pth", {ImportSource::naoto, {}}); });
+  const std::string other = test::error_message([] {
+    import_model(kData / "sneakysketchers.pth", {ImportSource::naoto, {}});
+  });
   EXPECT_NE(other.find("not a naoto0804 checkpoint"), std::string::npos) << other;
-  EXPECT_NE(error_of([] { import_model(kData / "runs-code.pth", {}); }).find("posix.system"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_import_source("keras2"); }).find("unknown source 'keras2'"), std::string::npos);
+  EXPECT_NE(test::error_message([] { import_model(kData / "runs-code.pth", {}); }).find("posix.system"),
+            std::string::npos);
+  EXPECT_NE(test::error_message([] { parse_import_source("keras2"); }).find("unknown source 'keras2'"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -32,15 +32,6 @@ Value load(const std::vector<uint8_t>& bytes) {
   return v;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // pickle.dumps({'a': 1, 'b': [1.5, -2, 300, 70000, 2**40, -(2**40)], 'c': (None, True, False),
 //               'd': 'ünï'}, protocol=2); protocol 4 adds 'e': b'\x00\x01'.
 const char* kProtocol2 =
@@ -86,14 +77,15 @@ TEST(Pickle, RefusesEveryGlobalButAStateDictsAndRunsNothing) {
   // A pickle whose loading calls os.system("touch /tmp/x") (posix.system on Linux).
   const auto bytes =
       from_hex("800263706f7369780a73797374656d0a7100580c000000746f756368202f746d702f7871018571025271032e");
-  const std::string message = error_of([&] { load(bytes); });
+  const std::string message = test::error_message([&] { load(bytes); });
   EXPECT_NE(message.find("refusing the global posix.system"), std::string::npos) << message;
   // Protocol 2 writes bytes as a call of _codecs.encode: a function call, refused like any other.
   const auto with_bytes = from_hex(
       "80027d71002858010000006171014b0158010000006271025d710328473ff80000000000004afeffffff4d2c014a701101008a0600000"
       "00000018a060000000000ff6558010000006371044e888987710558010000006471065805000000c3bc6ec3af71075801000000657108"
       "635f636f646563730a656e636f64650a710958020000000001710a58060000006c6174696e31710b86710c52710d752e");
-  EXPECT_NE(error_of([&] { load(with_bytes); }).find("refusing the global _codecs.encode"), std::string::npos);
+  EXPECT_NE(test::error_message([&] { load(with_bytes); }).find("refusing the global _codecs.encode"),
+            std::string::npos);
   // OrderedDict is allowed; called with arguments it is not.
   const Value od =
       load(from_hex("800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710158010000007871024b01732e"));
@@ -102,14 +94,15 @@ TEST(Pickle, RefusesEveryGlobalButAStateDictsAndRunsNothing) {
       "\x80\x02"
       "ccollections\nOrderedDict\n"
       "K\x01\x85R.";
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(with_args.begin(), with_args.end())); }).find("OrderedDict"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_message([&] { load(std::vector<uint8_t>(with_args.begin(), with_args.end())); }).find("OrderedDict"),
+      std::string::npos);
   // A storage type is a name, not something to call.
   const std::string call_storage =
       "\x80\x02"
       "ctorch\nFloatStorage\n"
       ")R.";
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(test::error_message([&] {
               load(std::vector<uint8_t>(call_storage.begin(), call_storage.end()));
             }).find("refusing to call a torch.FloatStorage"),
             std::string::npos);
@@ -121,22 +114,23 @@ TEST(Pickle, RefusesCyclesDeepNestingAndMalformedInput) {
       "\x80\x02]q\x00h\x00"
       "a.",
       8);
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(cycle.begin(), cycle.end())); }).find("cannot hold itself"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_message([&] { load(std::vector<uint8_t>(cycle.begin(), cycle.end())); }).find("cannot hold itself"),
+      std::string::npos);
   // A list changed after it went into another: the only way to build a longer cycle.
   const std::string later(
       "\x80\x02]q\x00]q\x01h\x00"
       "ah\x00h\x01"
       "a.",
       17);
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(later.begin(), later.end())); }).find("after placing"),
+  EXPECT_NE(test::error_message([&] { load(std::vector<uint8_t>(later.begin(), later.end())); }).find("after placing"),
             std::string::npos);
   // 100 nested lists.
   std::string deep = "\x80\x02";
   for (int i = 0; i < 100; ++i) deep += "]";
   for (int i = 0; i < 99; ++i) deep += "a";
   deep += ".";
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(deep.begin(), deep.end())); }).find("nested deeper"),
+  EXPECT_NE(test::error_message([&] { load(std::vector<uint8_t>(deep.begin(), deep.end())); }).find("nested deeper"),
             std::string::npos);
   // Every truncation of a valid pickle is an error, never a crash or a value.
   const auto bytes = from_hex(kProtocol2);
@@ -145,11 +139,12 @@ TEST(Pickle, RefusesCyclesDeepNestingAndMalformedInput) {
     EXPECT_THROW(pickle::load(bytes.data(), n, &used), Error) << n;
   }
   const std::string unknown = "\x80\x02\xff.";
-  EXPECT_NE(
-      error_of([&] { load(std::vector<uint8_t>(unknown.begin(), unknown.end())); }).find("unsupported opcode 0xff"),
-      std::string::npos);
+  EXPECT_NE(test::error_message([&] {
+              load(std::vector<uint8_t>(unknown.begin(), unknown.end()));
+            }).find("unsupported opcode 0xff"),
+            std::string::npos);
   const std::string get = "\x80\x02h\x05.";
-  EXPECT_NE(error_of([&] { load(std::vector<uint8_t>(get.begin(), get.end())); }).find("memo entry 5"),
+  EXPECT_NE(test::error_message([&] { load(std::vector<uint8_t>(get.begin(), get.end())); }).find("memo entry 5"),
             std::string::npos);
 }
 
@@ -196,7 +191,7 @@ TEST(TorchCheckpoint, ACheckpointThatWouldRunCodeIsRefusedAndRunsNothing) {
   const fs::path marker = "/tmp/pconv-import-test-pwned";  // what the fixture's command would create
   fs::remove(marker);
   for (const char* name : {"runs-code.pth", "runs-code-legacy.pth"}) {
-    const std::string message = error_of([&] { read_torch_checkpoint(kData / name); });
+    const std::string message = test::error_message([&] { read_torch_checkpoint(kData / name); });
     EXPECT_NE(message.find(name), std::string::npos) << message;
     EXPECT_NE(message.find("refusing the global posix.system"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
@@ -216,7 +211,7 @@ TEST(TorchCheckpoint, TruncatedAndCorruptFilesGiveOneLineErrors) {
     for (double keep : {0.0, 0.001, 0.1, 0.5, 0.9, 0.999}) {
       const fs::path cut = dir / "cut.pth";
       write(cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep * bytes.size())));
-      const std::string message = error_of([&] { read_torch_checkpoint(cut); });
+      const std::string message = test::error_message([&] { read_torch_checkpoint(cut); });
       EXPECT_NE(message.find(cut.string() + ": "), std::string::npos) << name << " " << keep << ": " << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
@@ -225,7 +220,7 @@ TEST(TorchCheckpoint, TruncatedAndCorruptFilesGiveOneLineErrors) {
   std::vector<uint8_t> flipped = read_file(kData / "naoto.pth");
   flipped[flipped.size() / 2] ^= 0x10;
   write(dir / "flipped.pth", flipped);
-  EXPECT_NE(error_of([&] { read_torch_checkpoint(dir / "flipped.pth"); }), "");
+  EXPECT_NE(test::error_message([&] { read_torch_checkpoint(dir / "flipped.pth"); }), "");
   // The legacy format has no checksum; flipped bits in its pickles are errors or harmless, never a crash.
   const std::vector<uint8_t> legacy = read_file(kData / "naoto-legacy.pth");
   int errors = 0;
@@ -233,7 +228,7 @@ TEST(TorchCheckpoint, TruncatedAndCorruptFilesGiveOneLineErrors) {
     std::vector<uint8_t> bytes = legacy;
     bytes[at] ^= 0x41;
     write(dir / "bit.pth", bytes);
-    if (!error_of([&] { read_torch_checkpoint(dir / "bit.pth"); }).empty()) ++errors;
+    if (!test::error_message([&] { read_torch_checkpoint(dir / "bit.pth"); }).empty()) ++errors;
   }
   EXPECT_GT(errors, 0);
   std::cout << errors << " of " << (std::min<size_t>(4000, legacy.size()) + 6) / 7 << " flipped bytes refused\n";

@@ -54,6 +54,17 @@ void write_photos(const std::filesystem::path& folder, int count, int width, int
 namespace pconv::test {
 
 /// Expects `f` to throw pconv::Error whose message contains `needle`.
+/// The message of the pconv::Error that `f` throws, or "" when it throws none.
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 template <typename F>
 void expect_error(F&& f, const std::string& needle) {
   try {
