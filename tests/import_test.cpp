@@ -197,7 +197,8 @@ TEST(Import, LayoutsThatDoNotMatchAreRefusedByName) {
       {"naoto-tiny-text.pth", "holds a str under 'enc_2.bn.weight', not a tensor"},
       {"tensors.pth", "a PyTorch checkpoint of no known PConv project"},
   };
-  for (const auto& [file, problem] : cases) {
+  for (const auto& c : cases) {
+    const std::string file = c.first, problem = c.second;  // named copies: lambdas cannot capture bindings
     const std::string message = test::error_message([&] { import_model(kData / file, {}); });
     EXPECT_EQ(message.rfind((kData / file).string() + ": ", 0), 0u) << message;
     EXPECT_NE(message.find(problem), std::string::npos) << message;

@@ -31,7 +31,7 @@ Kind kind_of(const KerasLayer& l) {
   if (l.find("img_kernel")) return Kind::pconv;
   if (l.find("moving_variance")) return Kind::bn;
   if (l.find("kernel")) return Kind::conv;
-  return l.weights.empty() ? Kind::other : Kind::other;
+  return Kind::other;
 }
 
 const torch::Tensor& weight(const KerasLayer& l, const std::string& name, const std::vector<int64_t>& shape) {

@@ -22,8 +22,6 @@
 namespace pconv::import_detail {
 
 namespace {
-constexpr double kEps = 1e-5;  // BatchNorm2d's default, in the source and in pconv
-
 std::string layer_name(int64_t i, int64_t depth) {
   return i <= depth ? "down" + std::to_string(i) : "up" + std::to_string(2 * depth + 1 - i);
 }
