@@ -166,7 +166,7 @@ Value read_legacy(const std::vector<uint8_t>& bytes) {
     throw Error("a big-endian checkpoint, which pconv does not read");
 
   std::map<std::string, torch::Tensor> storages;
-  const Value object = next([&](const Value& id) {
+  Value object = next([&](const Value& id) {
     const StorageId s = parse_id(id);
     auto it = storages.find(s.key);
     if (it == storages.end()) {

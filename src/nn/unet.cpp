@@ -192,7 +192,7 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
 }
 
 torch::Tensor PConvUNetImpl::finish_output(const torch::Tensor& x) {
-  const torch::Tensor y = head_ ? head_->forward(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2))) : x;
+  torch::Tensor y = head_ ? head_->forward(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2))) : x;
   switch (options_.output_activation()) {
     case PConvUNetOptions::Activation::tanh:
       return torch::tanh(y);
