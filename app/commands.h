@@ -17,6 +17,7 @@ using Run = std::function<int()>;
 Run add_inpaint_command(CLI::App& root);
 Run add_info_command(CLI::App& root);
 Run add_import_command(CLI::App& root);
+Run add_export_command(CLI::App& root);
 Run add_train_command(CLI::App& root);
 Run add_masks_command(CLI::App& root);
 Run add_evaluate_command(CLI::App& root);

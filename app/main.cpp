@@ -79,6 +79,7 @@ int run_pconv(int argc, char** argv) {
   add(pconv::app::add_inpaint_command(root));
   add(pconv::app::add_info_command(root));
   add(pconv::app::add_import_command(root));
+  add(pconv::app::add_export_command(root));
   add(pconv::app::add_train_command(root));
   add(pconv::app::add_masks_command(root));
   add(pconv::app::add_evaluate_command(root));
