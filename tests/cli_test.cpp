@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
@@ -379,6 +380,25 @@ TEST_F(Cli, ImportedModelsFillEvaluateAndFineTune) {
   const auto depth = pconv("import " + (data / "naoto.pth").string() + " --depth 7 --out " + p("bad.safetensors"));
   EXPECT_NE(depth.output.find("--depth 7 does not match the file"), std::string::npos) << depth.output;
   EXPECT_FALSE(fs::exists(dir / "bad.safetensors"));
+}
+
+TEST_F(Cli, ExportWritesOnnxAndRefusesWhatIsNotAModel) {
+  const auto r = pconv("export " + model.string() + " --onnx " + p("model.onnx"));
+  if (r.output.find("built without ONNX support") != std::string::npos) GTEST_SKIP() << r.output;
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(ONNX opset 13)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("H and W multiples of 8"), std::string::npos) << r.output;
+  EXPECT_GT(fs::file_size(dir / "model.onnx"), 10000u);
+
+  const auto not_a_model = pconv("export " + p("photo.png") + " --onnx " + p("photo.onnx"));
+  EXPECT_NE(not_a_model.code, 0);
+  EXPECT_NE(not_a_model.output.find("photo.png"), std::string::npos) << not_a_model.output;
+  EXPECT_EQ(std::count(not_a_model.output.begin(), not_a_model.output.end(), '\n'), 1) << not_a_model.output;
+  EXPECT_FALSE(fs::exists(dir / "photo.onnx"));
+  const auto no_folder = pconv("export " + model.string() + " --onnx " + p("missing/model.onnx"));
+  EXPECT_NE(no_folder.code, 0);
+  EXPECT_NE(no_folder.output.find("missing/model.onnx"), std::string::npos) << no_folder.output;
+  EXPECT_NE(pconv("export " + model.string()).code, 0) << "--onnx is required";
 }
 
 TEST_F(Cli, InfoPrintsTheArchitecture) {

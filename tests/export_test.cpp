@@ -41,7 +41,9 @@ TEST(OnnxExport, OpenCvDnnGivesPConvsOutputForEveryModelKind) {
       ASSERT_EQ(got.sizes(), expected.sizes());
       const double diff = (got - expected).abs().max().item<double>();
       EXPECT_LE(diff, 1e-4) << "max |OpenCV dnn - pconv|";
-      EXPECT_GT(expected.abs().max().item<double>(), 0.05) << "a case whose output is all but zero proves little";
+      // Where no valid pixel reaches a layer, the paper's network outputs 0 (imported variants their bias).
+      if (c.name != "all_hole")
+        EXPECT_GT(expected.abs().max().item<double>(), 0.05) << "a case whose output is all but zero proves little";
     }
   }
 }
@@ -75,8 +77,8 @@ TEST(OnnxExport, GraphDeclaresItsInputsOutputsAndConventions) {
   EXPECT_NE(props.at("mask").find("1 = valid"), std::string::npos);
 
   // Standard operators only, and no batch-norm left: it is folded into the convolutions.
-  const std::set<std::string> allowed{"Conv",      "Mul",     "Add",  "Sub",    "Div",  "Relu",   "LeakyRelu",
-                                      "Greater",   "Cast",    "Resize", "Concat", "Tanh", "Sigmoid"};
+  const std::set<std::string> allowed{"Conv", "Mul",       "Add",    "Sub",    "Div", "Relu",
+                                      "LeakyRelu", "Resize", "Concat", "Tanh", "Sigmoid"};
   for (const auto& kind : kinds) {
     ASSERT_TRUE(proto.ParseFromString(onnx_model_bytes(kind.model)));
     for (const auto& node : proto.graph().node()) {

@@ -109,13 +109,6 @@ class GraphWriter {
     return output;
   }
 
-  /// A boolean map as 0 and 1.
-  std::string to_float(const std::string& input, const std::string& output) {
-    attribute(node("Cast", {input}, output), "to", onnx::AttributeProto::INT,
-              [](onnx::AttributeProto& a) { a.set_i(onnx::TensorProto::FLOAT); });
-    return output;
-  }
-
   std::string leaky_relu(const std::string& input, const std::string& output) {
     attribute(node("LeakyRelu", {input}, output), "alpha", onnx::AttributeProto::FLOAT,
               [](onnx::AttributeProto& a) { a.set_f(0.2f); });
@@ -198,7 +191,7 @@ class UNetWriter {
   // The last layer: no BN, its bias where a valid input reaches it, and the variants of
   // imported models. `y` is the re-weighted convolution, zero in holes since the ratio is.
   std::string last_layer(int64_t layer, const std::string& y, const std::string& m, const std::string& ratio) {
-    const std::string bias = graph_.constant(name(layer, "bias"), state_.at(conv_name(layer) + ".bias").view({1, -1, 1, 1}));
+    const std::string bias = graph_.constant(name(layer, "bias"), state_.at(conv_name(layer) + ".bias").view({-1, 1, 1}));
     // y + b·m = (y + b)·m, as y is 0 where m is.
     std::string x = graph_.op("Mul", {graph_.op("Add", {y, bias}, name(layer, "biased")), m}, name(layer, "out"));
     if (options_.reweight_output_twice()) x = graph_.op("Mul", {x, ratio}, name(layer, "reweighted_twice"));
@@ -222,17 +215,17 @@ class UNetWriter {
     const auto shape = options_.layer(layer);
     const std::string window = this->window(shape.kernel);
     const std::string count = graph_.conv({valid, window}, name(layer, "count"), shape.kernel, shape.stride);
-    // Counts are small integers, exact in float: 0.5 separates "none valid" from "some".
-    const std::string new_mask =
-        graph_.to_float(graph_.op("Greater", {count, graph_.scalar(0.5f)}, name(layer, "any_valid")), name(layer, "mask"));
-    // ratio = m'·sum(1)/max(sum(M), 1); max(c, 1) = relu(c − 1) + 1 for the counts c ≥ 0.
-    const float window_size = static_cast<float>(shape.in * shape.kernel * shape.kernel);
+    // For the counts c (small non-negative integers, exact in float): max(c, 1) = relu(c − 1) + 1,
+    // the new mask m' = c / max(c, 1) (1 where c ≥ 1, else 0), and ratio = m'·sum(1) / max(c, 1).
+    // No comparison: OpenCV 4.6's dnn cannot compare a batch of several images with a scalar.
     const std::string at_least_one = graph_.op(
         "Add",
         {graph_.op("Relu", {graph_.op("Sub", {count, graph_.scalar(1.0f)}, name(layer, "count_less_1"))},
                    name(layer, "count_over_1")),
          graph_.scalar(1.0f)},
         name(layer, "count_at_least_1"));
+    const std::string new_mask = graph_.op("Div", {count, at_least_one}, name(layer, "mask"));
+    const float window_size = static_cast<float>(shape.in * shape.kernel * shape.kernel);
     ratio_ = graph_.op("Div", {graph_.op("Mul", {new_mask, graph_.scalar(window_size)}, name(layer, "window_size")),
                                at_least_one},
                        name(layer, "ratio"));
@@ -243,7 +236,7 @@ class UNetWriter {
     // The last layer's bias applies where m' = 1 only (last_layer); a BN shift applies everywhere,
     // and so may the first layer's bias, since ReLU and the mask follow.
     if (layer != 2 * options_.depth())
-      y = graph_.op("Add", {y, graph_.constant(name(layer, "shift"), shift.view({1, -1, 1, 1}))}, name(layer, "bn"));
+      y = graph_.op("Add", {y, graph_.constant(name(layer, "shift"), shift.view({-1, 1, 1}))}, name(layer, "bn"));
     return {y, new_mask};
   }
 

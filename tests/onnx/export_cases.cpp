@@ -67,7 +67,10 @@ std::vector<OnnxCase> onnx_cases(int64_t multiple) {
   border.narrow(2, 3 * m - 3, 3).zero_();  // and the bottom rows
   cases.push_back({"border_holes", image(1, 3 * m, 3 * m, 15), border});
   cases.push_back({"all_valid", image(1, 2 * m, 3 * m, 16), torch::ones({1, 1, 2 * m, 3 * m})});
-  cases.push_back({"almost_all_hole", image(1, 4 * m, 2 * m, 17), blobs(1, 4 * m, 2 * m, 0.97, 18)});
+  torch::Tensor almost = blobs(1, 4 * m, 2 * m, 0.95, 18);
+  almost.narrow(2, 2 * m, 2).narrow(3, m, 2).fill_(1.0);  // at least one valid spot
+  cases.push_back({"almost_all_hole", image(1, 4 * m, 2 * m, 17), almost});
+  cases.push_back({"all_hole", image(1, 2 * m, 2 * m, 19), torch::zeros({1, 1, 2 * m, 2 * m})});
   return cases;
 }
 

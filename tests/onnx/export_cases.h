@@ -2,7 +2,7 @@
 // The models and inputs on which an exported ONNX graph must match pconv's own network: every
 // architecture the model format holds, with random weights and BN statistics (so that folding
 // BN into the convolutions is exercised), and masks that reach the border, cover almost all,
-// or nothing. Shared by export_test (OpenCV's dnn) and make_onnx_cases (ONNX Runtime, checker).
+// or everything. Shared by export_test (OpenCV's dnn) and make_onnx_cases (ONNX Runtime, checker).
 #include <string>
 #include <vector>
 
@@ -25,7 +25,7 @@ struct OnnxCase {
 };
 
 /// Inputs for a network whose sizes are multiples of `multiple`: several sizes, a batch of two,
-/// holes touching the border, an all-valid and an almost all-hole mask.
+/// holes touching the border, an all-valid, an almost all-hole and an all-hole mask.
 std::vector<OnnxCase> onnx_cases(int64_t multiple);
 
 }  // namespace pconv::test

@@ -7,7 +7,7 @@
 // the image. N, H and W are dynamic; H and W must be multiples of 2^depth. Batch-norm is folded
 // into the convolutions, and each partial convolution's sum(M) is a convolution of the valid-
 // channel count with a window of ones, so the graph needs nothing beyond opset 13's Conv, Mul,
-// Add, Sub, Div, Relu, LeakyRelu, Greater, Cast, Resize (nearest), Concat, Tanh and Sigmoid.
+// Add, Sub, Div, Relu, LeakyRelu, Resize (nearest), Concat, Tanh and Sigmoid.
 //
 //   Model m = load_model("pconv.safetensors");
 //   write_onnx("pconv.onnx", m);
