@@ -13,7 +13,7 @@ packages=(
   libopencv-dev libopencv-contrib-dev
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   libstb-dev libwebp-dev libjpeg-dev zlib1g-dev libzip-dev libhdf5-dev
-  libonnx-dev libprotobuf-dev python3-onnx
+  libonnx-dev libprotobuf-dev python3-onnx python3-opencv
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy python3
   chromium curl
