@@ -28,8 +28,7 @@ int run(const Options& o) {
             << "(N,1,H,W, 1 = valid), output prediction (N,3,H,W); H and W multiples of " << a.size_multiple()
             << "; docs/export.md shows how to run it\n"
             << "  input conventions (also in the file's metadata): --multiple " << a.size_multiple() << " --mean "
-            << triple(model.info.normalization.mean) << " --std " << triple(model.info.normalization.std)
-            << std::endl;
+            << triple(model.info.normalization.mean) << " --std " << triple(model.info.normalization.std) << std::endl;
   return 0;
 }
 

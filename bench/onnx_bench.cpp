@@ -93,8 +93,7 @@ int main(int argc, char** argv) try {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::cout << nlohmann::json({{"median_ms", ms[ms.size() / 2]}, {"peak_rss_mb", peak_rss_mb()}}).dump()
-            << std::endl;
+  std::cout << nlohmann::json({{"median_ms", ms[ms.size() / 2]}, {"peak_rss_mb", peak_rss_mb()}}).dump() << std::endl;
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "onnx_bench: " << e.what() << std::endl;

@@ -1,11 +1,10 @@
 // pconv export --onnx: the graph runs in OpenCV's dnn module and gives pconv's output.
-#include "pconv/export/onnx.h"
-
 #include <onnx/onnx_pb.h>
 
 #include <opencv2/dnn.hpp>
 
 #include "onnx/export_cases.h"
+#include "pconv/export/onnx.h"
 #include "pconv/io/files.h"
 #include "test_util.h"
 
@@ -42,8 +41,9 @@ TEST(OnnxExport, OpenCvDnnGivesPConvsOutputForEveryModelKind) {
       const double diff = (got - expected).abs().max().item<double>();
       EXPECT_LE(diff, 1e-4) << "max |OpenCV dnn - pconv|";
       // Where no valid pixel reaches a layer, the paper's network outputs 0 (imported variants their bias).
-      if (c.name != "all_hole")
+      if (c.name != "all_hole") {
         EXPECT_GT(expected.abs().max().item<double>(), 0.05) << "a case whose output is all but zero proves little";
+      }
     }
   }
 }
@@ -77,7 +77,7 @@ TEST(OnnxExport, GraphDeclaresItsInputsOutputsAndConventions) {
   EXPECT_NE(props.at("mask").find("1 = valid"), std::string::npos);
 
   // Standard operators only, and no batch-norm left: it is folded into the convolutions.
-  const std::set<std::string> allowed{"Conv", "Mul",       "Add",    "Sub",    "Div", "Relu",
+  const std::set<std::string> allowed{"Conv",      "Mul",    "Add",    "Sub",  "Div",    "Relu",
                                       "LeakyRelu", "Resize", "Concat", "Tanh", "Sigmoid"};
   for (const auto& kind : kinds) {
     ASSERT_TRUE(proto.ParseFromString(onnx_model_bytes(kind.model)));

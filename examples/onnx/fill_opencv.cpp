@@ -44,10 +44,14 @@ int main(int argc, char** argv) try {
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f}, std{0.229f, 0.224f, 0.225f};
   for (int i = 5; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--multiple") multiple = std::stoi(argv[i + 1]);
-    else if (flag == "--mean") mean = parse_triple(argv[i + 1]);
-    else if (flag == "--std") std = parse_triple(argv[i + 1]);
-    else throw std::runtime_error("unknown option " + flag);
+    if (flag == "--multiple")
+      multiple = std::stoi(argv[i + 1]);
+    else if (flag == "--mean")
+      mean = parse_triple(argv[i + 1]);
+    else if (flag == "--std")
+      std = parse_triple(argv[i + 1]);
+    else
+      throw std::runtime_error("unknown option " + flag);
   }
   if (multiple <= 0) throw std::runtime_error("--multiple N is required (pconv export prints it)");
 
@@ -62,7 +66,8 @@ int main(int argc, char** argv) try {
   cv::Mat normalised = (rgb - cv::Scalar(mean[0], mean[1], mean[2])) / cv::Scalar(std[0], std[1], std[2]);
   cv::Mat valid;
   cv::Mat(mask == 0).convertTo(valid, CV_32F, 1.0 / 255);
-  const int rows = (photo.rows + multiple - 1) / multiple * multiple, cols = (photo.cols + multiple - 1) / multiple * multiple;
+  const int rows = (photo.rows + multiple - 1) / multiple * multiple,
+            cols = (photo.cols + multiple - 1) / multiple * multiple;
   cv::copyMakeBorder(normalised, normalised, 0, rows - photo.rows, 0, cols - photo.cols, cv::BORDER_CONSTANT, 0);
   cv::copyMakeBorder(valid, valid, 0, rows - photo.rows, 0, cols - photo.cols, cv::BORDER_CONSTANT, 0);
 

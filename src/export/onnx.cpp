@@ -66,9 +66,7 @@ class GraphWriter {
   }
 
   /// Renames the value the last node wrote (the graph's output takes a name of its own).
-  void rename_last_output(const std::string& name) {
-    graph_.mutable_node(graph_.node_size() - 1)->set_output(0, name);
-  }
+  void rename_last_output(const std::string& name) { graph_.mutable_node(graph_.node_size() - 1)->set_output(0, name); }
 
   std::string op(const std::string& op, const Names& inputs, const std::string& output) {
     node(op, inputs, output);
@@ -191,16 +189,17 @@ class UNetWriter {
   // The last layer: no BN, its bias where a valid input reaches it, and the variants of
   // imported models. `y` is the re-weighted convolution, zero in holes since the ratio is.
   std::string last_layer(int64_t layer, const std::string& y, const std::string& m, const std::string& ratio) {
-    const std::string bias = graph_.constant(name(layer, "bias"), state_.at(conv_name(layer) + ".bias").view({-1, 1, 1}));
+    const std::string bias =
+        graph_.constant(name(layer, "bias"), state_.at(conv_name(layer) + ".bias").view({-1, 1, 1}));
     // y + b·m = (y + b)·m, as y is 0 where m is.
     std::string x = graph_.op("Mul", {graph_.op("Add", {y, bias}, name(layer, "biased")), m}, name(layer, "out"));
     if (options_.reweight_output_twice()) x = graph_.op("Mul", {x, ratio}, name(layer, "reweighted_twice"));
     if (options_.output_bias_in_holes()) {
       // + b·(1 − m), as a 1×1 convolution of the hole map with the bias as its weights: a
       // broadcast of (N,1,H,W) against (1,3,1,1) that every runtime supports.
-      const std::string hole = graph_.op(
-          "Add", {graph_.op("Mul", {m, graph_.scalar(-1.0f)}, name(layer, "neg_mask")), graph_.scalar(1.0f)},
-          name(layer, "hole"));
+      const std::string hole =
+          graph_.op("Add", {graph_.op("Mul", {m, graph_.scalar(-1.0f)}, name(layer, "neg_mask")), graph_.scalar(1.0f)},
+                    name(layer, "hole"));
       const std::string weights =
           graph_.constant(name(layer, "hole_bias"), state_.at(conv_name(layer) + ".bias").view({-1, 1, 1, 1}));
       x = graph_.op("Add", {x, graph_.conv({hole, weights}, name(layer, "bias_in_holes"), 1, 1)},
@@ -218,17 +217,17 @@ class UNetWriter {
     // For the counts c (small non-negative integers, exact in float): max(c, 1) = relu(c − 1) + 1,
     // the new mask m' = c / max(c, 1) (1 where c ≥ 1, else 0), and ratio = m'·sum(1) / max(c, 1).
     // No comparison: OpenCV 4.6's dnn cannot compare a batch of several images with a scalar.
-    const std::string at_least_one = graph_.op(
-        "Add",
-        {graph_.op("Relu", {graph_.op("Sub", {count, graph_.scalar(1.0f)}, name(layer, "count_less_1"))},
-                   name(layer, "count_over_1")),
-         graph_.scalar(1.0f)},
-        name(layer, "count_at_least_1"));
+    const std::string at_least_one =
+        graph_.op("Add",
+                  {graph_.op("Relu", {graph_.op("Sub", {count, graph_.scalar(1.0f)}, name(layer, "count_less_1"))},
+                             name(layer, "count_over_1")),
+                   graph_.scalar(1.0f)},
+                  name(layer, "count_at_least_1"));
     const std::string new_mask = graph_.op("Div", {count, at_least_one}, name(layer, "mask"));
     const float window_size = static_cast<float>(shape.in * shape.kernel * shape.kernel);
-    ratio_ = graph_.op("Div", {graph_.op("Mul", {new_mask, graph_.scalar(window_size)}, name(layer, "window_size")),
-                               at_least_one},
-                       name(layer, "ratio"));
+    ratio_ = graph_.op(
+        "Div", {graph_.op("Mul", {new_mask, graph_.scalar(window_size)}, name(layer, "window_size")), at_least_one},
+        name(layer, "ratio"));
     const auto [weight, shift] = folded(layer);
     const std::string conv = graph_.conv({x, graph_.constant(name(layer, "weight"), weight)}, name(layer, "conv"),
                                          shape.kernel, shape.stride);
@@ -303,9 +302,7 @@ class UNetWriter {
     return it->second;
   }
 
-  std::string conv_name(int64_t layer) const {
-    return (options_.partial() ? "pconv" : "conv") + std::to_string(layer);
-  }
+  std::string conv_name(int64_t layer) const { return (options_.partial() ? "pconv" : "conv") + std::to_string(layer); }
   std::string name(int64_t layer, const std::string& what) const { return conv_name(layer) + "/" + what; }
 
   const PConvUNetOptions& options_;

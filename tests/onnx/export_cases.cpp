@@ -63,7 +63,7 @@ std::vector<OnnxCase> onnx_cases(int64_t multiple) {
   cases.push_back({"square_blobs", image(1, 4 * m, 4 * m, 11), blobs(1, 4 * m, 4 * m, 0.3, 12)});
   cases.push_back({"wide_batch2", image(2, 2 * m, 5 * m, 13), blobs(2, 2 * m, 5 * m, 0.5, 14)});
   torch::Tensor border = torch::ones({1, 1, 3 * m, 3 * m});
-  border.narrow(3, 0, m / 2).zero_();     // a band along the left edge
+  border.narrow(3, 0, m / 2).zero_();      // a band along the left edge
   border.narrow(2, 3 * m - 3, 3).zero_();  // and the bottom rows
   cases.push_back({"border_holes", image(1, 3 * m, 3 * m, 15), border});
   cases.push_back({"all_valid", image(1, 2 * m, 3 * m, 16), torch::ones({1, 1, 2 * m, 3 * m})});

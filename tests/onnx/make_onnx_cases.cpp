@@ -37,11 +37,12 @@ int main(int argc, char** argv) {
       write_onnx(dir / model, kind.model);
       for (const auto& c : test::onnx_cases(kind.model.info.architecture.size_multiple())) {
         const std::string stem = kind.name + "." + c.name;
-        manifest.push_back({{"model", model},
-                            {"case", c.name},
-                            {"image", write_tensor(dir, stem + ".image.f32", c.image)},
-                            {"mask", write_tensor(dir, stem + ".mask.f32", c.mask)},
-                            {"expected", write_tensor(dir, stem + ".expected.f32", kind.model.net->forward(c.image, c.mask))}});
+        manifest.push_back(
+            {{"model", model},
+             {"case", c.name},
+             {"image", write_tensor(dir, stem + ".image.f32", c.image)},
+             {"mask", write_tensor(dir, stem + ".mask.f32", c.mask)},
+             {"expected", write_tensor(dir, stem + ".expected.f32", kind.model.net->forward(c.image, c.mask))}});
       }
     }
     const std::string text = manifest.dump(1);
