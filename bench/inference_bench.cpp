@@ -4,23 +4,11 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
-#include <opencv2/imgproc.hpp>
-
 #include "pconv/infer/device.h"
 #include "pconv/nn/unet.h"
+#include "stroke_mask.h"
 
 namespace {
-
-// Irregular strokes covering about a fifth of the image, 1 = valid.
-torch::Tensor stroke_mask(int size) {
-  cv::Mat hole = cv::Mat::zeros(size, size, CV_8U);
-  cv::RNG rng(12345);
-  for (int i = 0; i < 12; ++i)
-    cv::line(hole, {rng.uniform(0, size), rng.uniform(0, size)}, {rng.uniform(0, size), rng.uniform(0, size)},
-             cv::Scalar(255), rng.uniform(10, 40));
-  torch::Tensor m = torch::from_blob(hole.data, {1, 1, size, size}, torch::kUInt8).to(torch::kFloat);
-  return (1.0 - m / 255.0).contiguous();
-}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -36,7 +24,7 @@ void BM_Inference512(benchmark::State& state) {
   pconv::PConvUNet net(pconv::PConvUNetOptions().depth(8).width(1.0).partial(partial));
   net->eval();
   const torch::Tensor image = torch::randn({1, 3, 512, 512});
-  const torch::Tensor mask = stroke_mask(512);
+  const torch::Tensor mask = pconv::bench::stroke_mask(512);
   c10::InferenceMode inference;
   net(image, mask);  // warm-up: first-call allocations and oneDNN primitive creation
   for (auto _ : state) {

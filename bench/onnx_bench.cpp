@@ -9,11 +9,11 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "pconv/export/onnx.h"
 #include "pconv/infer/device.h"
 #include "pconv/io/files.h"
+#include "stroke_mask.h"
 
 namespace fs = std::filesystem;
 using namespace pconv;
@@ -34,17 +34,6 @@ Model paper_model() {
   }
   m.net->eval();
   return m;
-}
-
-// Irregular strokes covering about a fifth of the image, 1 = valid (as bench/inference_bench.cpp).
-torch::Tensor stroke_mask() {
-  cv::Mat hole = cv::Mat::zeros(kSize, kSize, CV_8U);
-  cv::RNG rng(12345);
-  for (int i = 0; i < 12; ++i)
-    cv::line(hole, {rng.uniform(0, kSize), rng.uniform(0, kSize)}, {rng.uniform(0, kSize), rng.uniform(0, kSize)},
-             cv::Scalar(255), rng.uniform(10, 40));
-  torch::Tensor m = torch::from_blob(hole.data, {1, 1, kSize, kSize}, torch::kUInt8).to(torch::kFloat);
-  return (1.0 - m / 255.0).contiguous();
 }
 
 torch::Tensor image() {
@@ -75,7 +64,7 @@ int main(int argc, char** argv) try {
   if (mode == "time") set_threads(std::stoi(argv[4]));
   Model model = paper_model();
   c10::InferenceMode inference;
-  const torch::Tensor x = image(), m = stroke_mask();
+  const torch::Tensor x = image(), m = bench::stroke_mask(kSize);
   if (mode == "prepare") {
     fs::create_directories(dir);
     write_onnx(dir / "paper.onnx", model);
