@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -24,7 +25,7 @@ namespace {
 
 struct Options {
   std::string image, mask, model, output, device = "auto";
-  bool invert_mask = false, resize_mask = false, quiet = false;
+  bool invert_mask = false, resize_mask = false, quiet = false, timings = false;
   int threads = 0, jpeg_quality = 95;
   double max_megapixels = kDefaultMaxPixels / 1e6;
   InpaintOptions inpaint;
@@ -99,17 +100,27 @@ TileProgress tile_progress(const std::string& name, bool quiet) {
 
 // Fills one image and writes the result; throws pconv::Error on any problem with this file.
 void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const fs::path& mask_path,
-                  const fs::path& output_path, const Options& o) {
+                  const fs::path& output_path, const Options& o, Timings job_timings = {}) {
   const Stopwatch stopwatch;
+  Timings* timings = o.timings ? &job_timings : nullptr;
   std::error_code ec;
   for (const auto& [input, role] : {std::pair{image_path, "image"}, std::pair{mask_path, "mask"}})
     if (!input.empty() && fs::exists(output_path, ec) && fs::equivalent(input, output_path, ec))
       throw Error(output_path.string() + ": this is the input " + role +
                   "; refusing to overwrite it (choose another --output)");
-  const cv::Mat image = load_image(image_path, o.max_pixels());
-  const HoleMask mask = hole_for(image, image_path, mask_path, o);
+  cv::Mat image;
+  {
+    const Timings::Scope scope(timings, "decode image");
+    image = load_image(image_path, o.max_pixels());
+  }
+  HoleMask mask;
+  int hole_pixels = 0;
+  {
+    const Timings::Scope scope(timings, "mask (read, threshold)");
+    mask = hole_for(image, image_path, mask_path, o);
+    hole_pixels = cv::countNonZero(mask.hole);
+  }
   const cv::Mat& hole = mask.hole;
-  const int hole_pixels = cv::countNonZero(hole);
   if (hole_pixels == 0) {
     log_info(image_path.string() + ": the mask has no hole pixels; the output is the input unchanged");
     if (lower_extension(image_path) == lower_extension(output_path)) {
@@ -122,18 +133,23 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
   InpaintOptions options = o.inpaint;
   options.opaque_fill = mask.from_alpha;
   options.progress = tile_progress(image_path.filename().string(), o.quiet);
+  options.timings = timings;
   cv::Mat result;
   try {
     result = inpainter.inpaint(image, hole, options);
   } catch (const Error& e) {
     throw Error(image_path.string() + ": " + e.what());
   }
-  save_image(output_path, result, o.jpeg_quality);
+  {
+    const Timings::Scope scope(timings, "encode and write");
+    save_image(output_path, result, o.jpeg_quality);
+  }
   const double seconds = stopwatch.seconds();
   std::ostringstream msg;
   msg << output_path.string() << ": filled " << hole_pixels << " hole pixels of " << image.cols << "x" << image.rows
       << " in " << std::fixed << std::setprecision(2) << seconds << " s";
   log_info(msg.str());
+  if (timings) std::cerr << "pconv: timings of " << image_path.string() << ":\n" << timings->report();
 }
 
 int run_folder(const Inpainter& inpainter, const Options& o) {
@@ -193,17 +209,34 @@ int run(const Options& o) {
     throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
   const fs::path model_path = resolve_model(o.model);
-  const Inpainter inpainter = Inpainter::from_file(model_path, device);
+  // Start-up stages go to the first image's timings (the only one in single-file mode).
+  Timings startup;
+  startup.add("process start, library init", seconds_since_process_start());
+  Model model;
+  {
+    const Timings::Scope scope(&startup, "model file read and checked");
+    model = load_model(model_path, device);
+  }
+  std::optional<Inpainter> loaded;
+  {
+    const Timings::Scope scope(&startup, "model prepared (BN fold, layout)");
+    loaded.emplace(std::move(model), device, model_path.string());
+  }
+  const Inpainter& inpainter = *loaded;
   inpainter.check(o.inpaint);
+  if (!o.timings) startup = {};
 
-  if (fs::is_directory(o.image, ec)) return run_folder(inpainter, o);
+  if (fs::is_directory(o.image, ec)) {
+    if (o.timings) std::cerr << "pconv: start-up timings:\n" << startup.report();
+    return run_folder(inpainter, o);
+  }
   fs::path output = o.output;
   if (fs::is_directory(output, ec)) output /= fs::path(o.image).filename();
   if (!o.mask.empty() && fs::is_directory(o.mask, ec))
     throw Error(o.mask + ": --mask is a folder, but --image is a single file");
   if (!is_image_extension(lower_extension(output)))
     throw Error(output.string() + ": cannot tell an image format from the extension (use .png, .jpg, ...)");
-  inpaint_file(inpainter, o.image, o.mask, output, o);
+  inpaint_file(inpainter, o.image, o.mask, output, o, std::move(startup));
   return 0;
 }
 
@@ -229,6 +262,9 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_option("--max-megapixels", o->max_megapixels, "Largest image or mask, read from its header before decoding")
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr (default: off)");
+  cmd->add_flag("--timings", o->timings,
+                "Print where the time goes on stderr: start-up, model loading, decoding, each network pass, "
+                "blending, encoding (default: off)");
   return [o] { return run(*o); };
 }
 

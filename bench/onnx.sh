@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 # Node resolves onnxruntime-node from the script's folder: run a copy beside tests/onnx's packages.
 cp "$root/bench/onnx_bench.mjs" "$work/" && ln -s "$root/tests/onnx/node_modules" "$work/node_modules"
 for round in $(seq "$rounds"); do
-  "$build/bench/onnx_bench" time "$work" "$reps" "$threads" | sed 's/^/pconv /'
+  "$build/bench/peer_bench" time "$reps" "$threads" | sed 's/^/pconv /'
   node "$work/onnx_bench.mjs" "$work" "$reps" "$threads" | sed 's/^/ort /'
 done > "$work/results"
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pconv/io/error.h"
+#include "pconv/nn/upsample_conv.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -126,6 +127,29 @@ TEST(PConvUNet, TrainsOnOneStep) {
   for (const auto& p : net->parameters()) ASSERT_TRUE(p.grad().defined());
   opt.step();
   EXPECT_TRUE(std::isfinite(loss0.item<double>()));
+}
+
+}  // namespace
+}  // namespace pconv
+
+namespace pconv {
+namespace {
+
+TEST(UpsampleConcatConv, EqualsTheConvolutionOfTheJoinedMap) {
+  torch::manual_seed(5);
+  const torch::Tensor low = torch::randn({2, 6, 5, 7}), skip = torch::randn({2, 4, 10, 14});
+  const torch::Tensor weight = torch::randn({3, 10, 3, 3});
+  const torch::Tensor up = torch::nn::functional::interpolate(
+      low,
+      torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+  const torch::Tensor expected = torch::conv2d(torch::cat({up, skip}, 1), weight, {}, 1, 1);
+  EXPECT_LT((upsample_concat_conv(low, skip, weight) - expected).abs().max().item<float>(), 1e-4);
+  const auto nhwc = torch::MemoryFormat::ChannelsLast;
+  const torch::Tensor got = upsample_concat_conv(low.contiguous(nhwc), skip.contiguous(nhwc), weight.contiguous(nhwc));
+  EXPECT_EQ(got.suggest_memory_format(), nhwc);
+  EXPECT_TRUE(upsample_phase_kernel(weight.contiguous(nhwc), 6, 1, 0).is_contiguous(nhwc));
+  EXPECT_LT((got - expected).abs().max().item<float>(), 1e-4);
+  EXPECT_THROW(upsample_concat_conv(low, skip.narrow(2, 0, 9), weight), c10::Error);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "pconv/infer/inpainter.h"
 
+#include <chrono>
 #include <opencv2/imgproc.hpp>
 
 #include "pconv/infer/normalization.h"
@@ -9,10 +10,16 @@
 
 namespace pconv {
 
+void prepare_for_inference(Model& model, const torch::Device& device) {
+  model.net->to(device);
+  model.net->eval();
+  model.net->fold_batch_norm();
+  model.net->set_channels_last(device.is_cpu());
+}
+
 Inpainter::Inpainter(Model model, torch::Device device, std::string name)
     : model_(std::move(model)), device_(device), name_(std::move(name)) {
-  model_.net->to(device_);
-  model_.net->eval();
+  prepare_for_inference(model_, device_);
 }
 
 Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device) {
@@ -45,7 +52,7 @@ torch::Tensor dihedral(torch::Tensor x, int k, bool inverse) {
 }
 }  // namespace
 
-cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble) const {
+cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble, Timings* timings) const {
   const int multiple = static_cast<int>(model_.info.architecture.size_multiple());
   const int rows = (rgb.rows + multiple - 1) / multiple * multiple;
   const int cols = (rgb.cols + multiple - 1) / multiple * multiple;
@@ -57,11 +64,15 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble
   c10::InferenceMode inference;
   const torch::Tensor image = to_network(padded_rgb, model_.info.normalization).to(device_);
   const torch::Tensor valid = valid_mask(padded_hole).to(device_);
-  torch::Tensor output = model_.net.ptr()->forward(image, valid);
+  const auto pass = [&](const torch::Tensor& x, const torch::Tensor& m) {
+    const Timings::Scope scope(timings, "network pass");
+    return model_.net.ptr()->forward(x, m);
+  };
+  torch::Tensor output = pass(image, valid);
   // A self-ensemble: the network's errors differ between mirrored and transposed copies of the
   // image, so their mean is closer to the truth than any one of them.
   for (int k = 1; k < ensemble; ++k)
-    output += dihedral(model_.net.ptr()->forward(dihedral(image, k, false), dihedral(valid, k, false)), k, true);
+    output += dihedral(pass(dihedral(image, k, false), dihedral(valid, k, false)), k, true);
   if (ensemble > 1) output /= ensemble;
   // A model whose weights are finite can still overflow; a NaN would be written as black.
   if (!torch::isfinite(output).all().item<bool>())
@@ -98,11 +109,31 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
   if (hole_pixels == static_cast<int>(hole.total()))
     throw Error("the mask covers the whole image: there is nothing to fill the hole from");
 
-  const cv::Mat rgb = to_rgb_float(image);
+  Timings* timings = options.timings;
+  cv::Mat rgb;
+  {
+    const Timings::Scope scope(timings, "colour conversion");
+    rgb = to_rgb_float(image);
+  }
   const TileFill fill = [this, &options](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
-    return predict(tile_rgb, tile_hole, options.ensemble);
+    return predict(tile_rgb, tile_hole, options.ensemble, options.timings);
   };
-  const double scale = working_scale(hole, options.max_hole_radius);
+  // Tiling, padding and the tensor conversions are what the fill takes beyond its network passes.
+  const auto tiled = [&](const cv::Mat& fill_rgb, const cv::Mat& fill_hole) {
+    const double passes_before = timings ? timings->seconds("network pass") : 0;
+    const auto start = std::chrono::steady_clock::now();
+    cv::Mat out = fill_tiled(fill_rgb, fill_hole, options.tile, options.overlap, fill, options.progress);
+    if (timings)
+      timings->add("tiles, padding, tensors",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+                       (timings->seconds("network pass") - passes_before));
+    return out;
+  };
+  double scale = 1.0;
+  {
+    const Timings::Scope scope(timings, "hole size");
+    scale = working_scale(hole, options.max_hole_radius);
+  }
   cv::Mat filled;
   if (scale < 1.0) {
     // Fill a reduced copy, put it together with the reduced photo, and scale that back up: the
@@ -110,17 +141,25 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     const cv::Size small(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
                          std::max(1, static_cast<int>(std::lround(image.rows * scale))));
     cv::Mat small_rgb, small_hole;
-    cv::resize(rgb, small_rgb, small, 0, 0, cv::INTER_AREA);
-    cv::resize(hole, small_hole, small, 0, 0, cv::INTER_AREA);
-    small_hole = small_hole > 0;  // a pixel partly in the hole is hole
+    {
+      const Timings::Scope scope(timings, "scaling");
+      cv::resize(rgb, small_rgb, small, 0, 0, cv::INTER_AREA);
+      cv::resize(hole, small_hole, small, 0, 0, cv::INTER_AREA);
+      small_hole = small_hole > 0;  // a pixel partly in the hole is hole
+    }
     if (cv::countNonZero(small_hole) < static_cast<int>(small_hole.total())) {
-      cv::Mat small_filled = fill_tiled(small_rgb, small_hole, options.tile, options.overlap, fill, options.progress);
+      cv::Mat small_filled = tiled(small_rgb, small_hole);
+      const Timings::Scope scope(timings, "scaling");
       small_rgb.copyTo(small_filled, small_hole == 0);
       cv::resize(small_filled, filled, image.size(), 0, 0, cv::INTER_LINEAR);
     }
   }
-  if (filled.empty()) filled = fill_tiled(rgb, hole, options.tile, options.overlap, fill, options.progress);
-  if (options.poisson_blend) filled = poisson_blend(filled, rgb, hole);
+  if (filled.empty()) filled = tiled(rgb, hole);
+  if (options.poisson_blend) {
+    const Timings::Scope scope(timings, "poisson blending");
+    filled = poisson_blend(filled, rgb, hole);
+  }
+  const Timings::Scope scope(timings, "composite");
   composite_into(result, filled, hole);
   if (options.opaque_fill && result.channels() == 4) {
     const double opaque = result.depth() == CV_16U ? 65535.0 : 255.0;

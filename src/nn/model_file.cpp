@@ -104,6 +104,9 @@ json model_metadata_json(const ModelInfo& info) {
 void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, torch::Dtype storage) {
   if (storage != torch::kFloat32 && storage != torch::kFloat16 && storage != torch::kBFloat16)
     throw Error("model storage must be float32, float16 or bfloat16");
+  if (net->batch_norm_folded())
+    throw Error(path.string() +
+                ": not written: this network's batch-norm is folded into its convolutions (inference only)");
   Safetensors file;
   file.metadata["format"] = "pt";
   file.metadata[kModelMetadataKey] = model_metadata_json(info).dump();

@@ -51,8 +51,13 @@ std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::forward_masked(const
                   valid_channels.size(0) == masked_input.size(0) && valid_channels.size(2) == masked_input.size(2) &&
                   valid_channels.size(3) == masked_input.size(3),
               "PartialConv2d: valid-channel count must be (N,1,H,W) matching the input, got ", valid_channels.sizes());
+  return reweight(torch::conv2d(masked_input, weight, {}, options.stride(), options.padding(), options.dilation()),
+                  valid_channels);
+}
+
+std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::reweight(torch::Tensor out,
+                                                                     const torch::Tensor& valid_channels) const {
   auto [new_mask, ratio] = mask_update(valid_channels);
-  torch::Tensor out = torch::conv2d(masked_input, weight, {}, options.stride(), options.padding(), options.dilation());
   // In place: the convolution's backward does not need its output, and these maps are the
   // largest tensors of the network.
   out.mul_(ratio);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "pconv/io/error.h"
+#include "pconv/nn/upsample_conv.h"
 
 namespace pconv {
 namespace F = torch::nn::functional;
@@ -21,15 +22,10 @@ torch::Tensor upsample2(const torch::Tensor& x) {
                         F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
 }
 
-// cat(nearest ×2 upsampling of `low`, `skip`) along channels, written straight into one buffer:
-// at 512×512 the upsampled map alone is 64 MB, and this is the peak of inference memory.
+// cat(nearest ×2 upsampling of `low`, `skip`) along channels, for training; inference uses
+// upsample_concat_conv, which never builds it.
 torch::Tensor upsample_concat(const torch::Tensor& low, const torch::Tensor& skip) {
-  if (torch::GradMode::is_enabled()) return torch::cat({upsample2(low), skip}, 1);  // faster backward
-  const int64_t n = low.size(0), c = low.size(1), h = low.size(2), w = low.size(3);
-  torch::Tensor joined = torch::empty({n, c + skip.size(1), 2 * h, 2 * w}, low.options());
-  joined.narrow(1, 0, c).view({n, c, h, 2, w, 2}).copy_(low.view({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}));
-  joined.narrow(1, c, skip.size(1)).copy_(skip);
-  return joined;
+  return torch::cat({upsample2(low), skip}, 1);
 }
 
 // x ⊙ m, in place when no gradient is recorded: inference then allocates no second copy of
@@ -113,6 +109,7 @@ PConvUNetImpl::PConvUNetImpl(PConvUNetOptions options) : options_(options) {
 }
 
 void PConvUNetImpl::train(bool on) {
+  TORCH_CHECK(!(on && folded_), "PConvUNet: a network with folded batch-norm is for inference only");
   torch::nn::Module::train(on);
   if (on && options_.freeze_encoder_bn()) {
     for (int64_t layer = 2; layer <= options_.depth(); ++layer) bns_[layer - 1]->eval();
@@ -124,7 +121,41 @@ void PConvUNetImpl::set_freeze_encoder_bn(bool freeze) {
   train(is_training());
 }
 
+void PConvUNetImpl::fold_batch_norm() {
+  TORCH_CHECK(!is_training(), "PConvUNet: fold batch-norm in evaluation mode");
+  if (folded_) return;
+  torch::NoGradGuard no_grad;
+  for (int64_t layer = 1; layer <= 2 * options_.depth(); ++layer) {
+    if (!has_bn(layer)) continue;
+    const auto& bn = bns_[layer - 1];
+    const torch::Tensor scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+    const torch::Tensor shift = bn->bias - bn->running_mean * scale;
+    // The convolutions of BN layers have no bias; the folded shift becomes one (an unregistered
+    // member, so the network's state keeps the file's names).
+    if (options_.partial()) {
+      auto& conv = pconvs_[layer - 1];
+      conv->weight.mul_(scale.view({-1, 1, 1, 1}));
+      conv->bias = shift.clone();
+      conv->options.bias(true);
+    } else {
+      auto& conv = convs_[layer - 1];
+      conv->weight.mul_(scale.view({-1, 1, 1, 1}));
+      conv->bias = shift.clone();
+    }
+  }
+  folded_ = true;
+}
+
+void PConvUNetImpl::set_channels_last(bool on) {
+  channels_last_ = on;
+  const auto format = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+}
+
 torch::Tensor PConvUNetImpl::batch_norm(int64_t layer, const torch::Tensor& x) {
+  if (folded_) return x;
   auto& bn = bns_[layer - 1];
   return sync_bn_ && bn->is_training() ? sync_batch_norm(*bn, x, sync_bn_) : bn->forward(x);
 }
@@ -138,7 +169,10 @@ torch::Tensor PConvUNetImpl::forward(const torch::Tensor& image, const torch::Te
   TORCH_CHECK(image.size(2) % multiple == 0 && image.size(3) % multiple == 0,
               "PConvUNet: H and W must be multiples of ", multiple, " at depth ", options_.depth(), ", got ",
               image.size(2), "x", image.size(3));
-  return options_.partial() ? forward_partial(image, mask) : forward_plain(image, mask);
+  if (!channels_last_) return options_.partial() ? forward_partial(image, mask) : forward_plain(image, mask);
+  const auto nhwc = torch::MemoryFormat::ChannelsLast;
+  const torch::Tensor x = image.contiguous(nhwc), m = mask.contiguous(nhwc);
+  return (options_.partial() ? forward_partial(x, m) : forward_plain(x, m)).contiguous();
 }
 
 torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const torch::Tensor& mask) {
@@ -160,9 +194,7 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     const int64_t skip = 2 * depth - layer;
     const torch::Tensor valid =
         upsample2(m) * static_cast<double>(x.size(1)) + masks[skip] * static_cast<double>(features[skip].size(1));
-    // Each skip connection is used once: release it, and the joined input after its convolution.
-    torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
-    std::tie(x, m) = pconvs_[layer - 1]->forward_masked(std::exchange(joined, {}), valid);
+    std::tie(x, m) = decoder_conv(layer, std::exchange(x, {}), std::exchange(features[skip], {}), valid);
     if (layer < 2 * depth) {
       x = apply_mask(leaky(batch_norm(layer, x)), m);
       continue;
@@ -171,6 +203,21 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
     if (options_.output_bias_in_holes()) x = x + pconvs_[layer - 1]->bias.view({1, -1, 1, 1}) * (1 - m);
   }
   return finish_output(x);
+}
+
+std::tuple<torch::Tensor, torch::Tensor> PConvUNetImpl::decoder_conv(int64_t layer, torch::Tensor low,
+                                                                     torch::Tensor skip, const torch::Tensor& valid) {
+  auto& conv = pconvs_[layer - 1];
+  // Each skip connection is used once: the caller hands it over, and it goes with this call.
+  if (torch::GradMode::is_enabled()) return conv->forward_masked(upsample_concat(low, skip), valid);
+  return conv->reweight(upsample_concat_conv(low, skip, conv->weight), valid);
+}
+
+torch::Tensor PConvUNetImpl::decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip) {
+  auto& conv = convs_[layer - 1];
+  if (torch::GradMode::is_enabled()) return conv->forward(upsample_concat(low, skip));
+  torch::Tensor out = upsample_concat_conv(low, skip, conv->weight);
+  return conv->bias.defined() ? out.add_(conv->bias.view({1, -1, 1, 1})) : out;
 }
 
 torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const torch::Tensor& mask) {
@@ -184,8 +231,7 @@ torch::Tensor PConvUNetImpl::forward_plain(const torch::Tensor& image, const tor
   torch::Tensor x = std::exchange(features.back(), {});
   for (int64_t layer = depth + 1; layer <= 2 * depth; ++layer) {
     const int64_t skip = 2 * depth - layer;
-    torch::Tensor joined = upsample_concat(std::exchange(x, {}), std::exchange(features[skip], {}));
-    x = convs_[layer - 1]->forward(std::exchange(joined, {}));
+    x = decoder_conv(layer, std::exchange(x, {}), std::exchange(features[skip], {}));
     if (layer < 2 * depth) x = leaky(batch_norm(layer, x));
   }
   return finish_output(x);

@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "pconv/infer/tiling.h"
+#include "pconv/io/timings.h"
 #include "pconv/nn/model_file.h"
 
 namespace pconv {
@@ -44,7 +45,15 @@ struct InpaintOptions {
   bool opaque_fill = false;
   /// Called after each tile.
   TileProgress progress;
+  /// When set, receives the time of each stage of the fill (every network pass, blending, ...).
+  Timings* timings = nullptr;
 };
+
+/// Readies a network for inference on `device`, as Inpainter does: evaluation mode, batch-norm
+/// folded into the convolutions, and on the CPU channels-last memory (oneDNN's fast path). The
+/// output equals the unprepared network's within float rounding; the network can no longer be
+/// trained or saved.
+void prepare_for_inference(Model& model, const torch::Device& device);
 
 class Inpainter {
  public:
@@ -61,7 +70,7 @@ class Inpainter {
   /// with the padding marked as hole, averaged over `ensemble` flips and transposes (see
   /// InpaintOptions). Returns the raw prediction, RGB CV_32FC3 in [0,1]. Throws pconv::Error
   /// naming the model when its output holds NaN or infinite values.
-  cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble = 1) const;
+  cv::Mat predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble = 1, Timings* timings = nullptr) const;
 
   /// Throws pconv::Error when the tile size or overlap does not suit this model.
   void check(const InpaintOptions& options) const;

@@ -92,10 +92,29 @@ class PConvUNetImpl : public torch::nn::Module {
 
   const PConvUNetOptions& options() const { return options_; }
 
+  /// For inference only: each batch-norm is folded into the convolution before it (weights scaled,
+  /// shift as bias), so a layer is one convolution and one fused multiply-add. Equal to the
+  /// unfolded network within float rounding on every pixel the network keeps: the shift now
+  /// reaches hole pixels only through the mask, which zeroes them after the activation anyway.
+  /// A folded network refuses training mode, and save_model refuses it.
+  void fold_batch_norm();
+  bool batch_norm_folded() const { return folded_; }
+
+  /// Keep features in channels-last (NHWC) memory, with the weights to match: oneDNN's fast
+  /// convolutions on the CPU. Inputs and the output stay in the usual layout.
+  void set_channels_last(bool on);
+  bool channels_last() const { return channels_last_; }
+
  private:
   torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
+  /// Decoder layer `layer` on cat(upsample(low), skip): one partial (with the valid-channel count)
+  /// or plain convolution, computed without the joined map when no gradient is recorded.
+  std::tuple<torch::Tensor, torch::Tensor> decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip,
+                                                        const torch::Tensor& valid);
+  torch::Tensor decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip);
+
   /// The output head and activation of the options (nothing in the paper's network).
   torch::Tensor finish_output(const torch::Tensor& x);
   bool has_bn(int64_t layer) const { return layer != 1 && layer != 2 * options_.depth(); }
@@ -106,6 +125,8 @@ class PConvUNetImpl : public torch::nn::Module {
   std::vector<torch::nn::BatchNorm2d> bns_;  // index 0 is bn1 (empty module handle)
   torch::nn::Conv2d head_{nullptr};          // output_head only
   SumAcrossRanks sync_bn_;
+  bool folded_ = false;
+  bool channels_last_ = false;
 };
 TORCH_MODULE(PConvUNet);
 
