@@ -213,10 +213,7 @@ int run(const Options& o) {
   Timings startup;
   startup.add("process start, library init", seconds_since_process_start());
   Model model;
-  {
-    const Timings::Scope scope(&startup, "model file read and checked");
-    model = load_model(model_path, device);
-  }
+  model = load_model(model_path, device, &startup);
   std::optional<Inpainter> loaded;
   {
     const Timings::Scope scope(&startup, "model prepared (BN fold, layout)");

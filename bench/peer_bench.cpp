@@ -8,10 +8,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "paper_model.h"
 #include "pconv/infer/device.h"
 #include "pconv/infer/inpainter.h"
 #include "pconv/io/files.h"
-#include "paper_model.h"
 #include "stroke_mask.h"
 
 using namespace pconv;

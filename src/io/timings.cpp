@@ -24,8 +24,7 @@ Timings::Scope::Scope(Timings* timings, std::string stage)
     : timings_(timings), stage_(std::move(stage)), start_(std::chrono::steady_clock::now()) {}
 
 Timings::Scope::~Scope() {
-  if (timings_)
-    timings_->add(stage_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  if (timings_) timings_->add(stage_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }
 
 double Timings::seconds(const std::string& stage) const {
@@ -50,7 +49,8 @@ std::string Timings::report(const std::string& indent) const {
     out << indent << std::left << std::setw(static_cast<int>(width)) << s.name << std::right << std::setw(10)
         << std::setprecision(1) << 1000.0 * s.seconds << " ms";
     out << std::setw(6) << std::setprecision(1) << (total > 0 ? 100.0 * s.seconds / total : 0.0) << " %";
-    if (s.count > 1) out << "   (" << s.count << " times, " << std::setprecision(1) << 1000.0 * s.seconds / s.count << " ms each)";
+    if (s.count > 1)
+      out << "   (" << s.count << " times, " << std::setprecision(1) << 1000.0 * s.seconds / s.count << " ms each)";
     out << "\n";
   }
   out << indent << std::left << std::setw(static_cast<int>(width)) << "total" << std::right << std::setw(10)

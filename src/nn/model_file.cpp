@@ -1,6 +1,7 @@
 #include "pconv/nn/model_file.h"
 
 #include <cmath>
+#include <optional>
 
 #include "pconv/io/error.h"
 #include "pconv/io/files.h"
@@ -116,10 +117,12 @@ void save_model(const fs::path& path, PConvUNet& net, const ModelInfo& info, tor
   write_safetensors(path, file);
 }
 
-Model load_model(const fs::path& path, const torch::Device& device) {
+Model load_model(const fs::path& path, const torch::Device& device, Timings* timings) {
   const std::string where = path.string();
+  std::optional<Timings::Scope> stage(std::in_place, timings, "model file read");
   check_sha256_sidecar(path);
   Safetensors file = read_safetensors(path);
+  stage.emplace(timings, "model file checked");
   Model model;
   model.info = parse_info(where, file.metadata);
   // Everything is checked against the metadata's architecture before the network is built: the
@@ -150,7 +153,9 @@ Model load_model(const fs::path& path, const torch::Device& device) {
       throw Error(where + ": tensor '" + name + "' holds a negative variance");
   }
 
-  model.net = PConvUNet(arch);
+  stage.emplace(timings, "network built");
+  model.net = PConvUNet(PConvUNetOptions(arch).initialize(false));
+  stage.emplace(timings, "weights copied in");
   torch::NoGradGuard no_grad;
   for (auto& [name, target] : model_state(model.net)) target.copy_(file.tensors.at(name));
   model.net->to(device);

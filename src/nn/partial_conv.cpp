@@ -15,10 +15,12 @@ void PartialConv2dImpl::reset() {
   const int64_t k = options.kernel_size();
   weight = register_parameter("weight", torch::empty({options.out_channels(), options.in_channels(), k, k}));
   // Same initialisation as torch::nn::Conv2d, so a PConv U-Net and its plain twin start alike.
-  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (options.initialize()) torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (options.bias()) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(options.in_channels() * k * k));
-    bias = register_parameter("bias", torch::empty({options.out_channels()}).uniform_(-bound, bound));
+    torch::Tensor initial = torch::empty({options.out_channels()});
+    if (options.initialize()) initial.uniform_(-bound, bound);
+    bias = register_parameter("bias", initial);
   } else {
     bias = register_parameter("bias", torch::Tensor(), /*requires_grad=*/false);
   }

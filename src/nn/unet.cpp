@@ -95,9 +95,11 @@ PConvUNetImpl::PConvUNetImpl(PConvUNetOptions options) : options_(options) {
     const auto [in, out, kernel, stride, bn] = options_.layer(layer);
     const std::string index = std::to_string(layer);
     if (partial) {
-      pconvs_.push_back(register_module(
-          "pconv" + index,
-          PartialConv2d(PartialConv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(!bn))));
+      pconvs_.push_back(register_module("pconv" + index, PartialConv2d(PartialConv2dOptions(in, out, kernel)
+                                                                           .stride(stride)
+                                                                           .padding(kernel / 2)
+                                                                           .bias(!bn)
+                                                                           .initialize(options_.initialize()))));
     } else {
       convs_.push_back(register_module(
           "conv" + index,

@@ -31,8 +31,9 @@ torch::Tensor upsample_concat_conv(const torch::Tensor& low, const torch::Tensor
   torch::Tensor out = torch::conv2d(skip, weight.narrow(1, c_low, skip.size(1)), {}, 1, 1);
   const bool nhwc = out.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
   // A strided view of `out` by phase: (n, c, h, a, w, b), whichever the physical layout.
-  const torch::Tensor by_phase = nhwc ? out.permute({0, 2, 3, 1}).view({n, h, 2, w, 2, c_out}).permute({0, 5, 1, 2, 3, 4})
-                                      : out.view({n, c_out, h, 2, w, 2});
+  const torch::Tensor by_phase =
+      nhwc ? out.permute({0, 2, 3, 1}).view({n, h, 2, w, 2, c_out}).permute({0, 5, 1, 2, 3, 4})
+           : out.view({n, c_out, h, 2, w, 2});
   // One phase at a time keeps one 2×2 kernel and one quarter-size result alive: for the
   // 512-channel layers the kernels are the largest transient tensors.
   for (int a = 0; a < 2; ++a)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "pconv/io/timings.h"
 #include "pconv/nn/unet.h"
 
 namespace pconv {
@@ -47,8 +48,10 @@ void save_model(const std::filesystem::path& path, PConvUNet& net, const ModelIn
                 torch::Dtype storage = torch::kFloat32);
 
 /// Reads and validates a model file: format, architecture, every tensor's name, shape and dtype.
-/// The network comes back in evaluation mode on `device`, as float32.
-Model load_model(const std::filesystem::path& path, const torch::Device& device = torch::kCPU);
+/// The network comes back in evaluation mode on `device`, as float32. `timings`, when set,
+/// receives the time of each step (pconv inpaint --timings).
+Model load_model(const std::filesystem::path& path, const torch::Device& device = torch::kCPU,
+                 Timings* timings = nullptr);
 
 /// The metadata document of a model file (for `pconv info` and the server), validated likewise.
 nlohmann::json model_metadata_json(const ModelInfo& info);

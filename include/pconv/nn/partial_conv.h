@@ -38,6 +38,8 @@ struct PartialConv2dOptions {
   TORCH_ARG(int64_t, dilation) = 1;
   /// Whether the layer has a bias, added after the re-weighting as in the official layer.
   TORCH_ARG(bool, bias) = true;
+  /// Draw random initial weights (as torch::nn::Conv2d); off: uninitialised, to be overwritten.
+  TORCH_ARG(bool, initialize) = true;
 };
 
 class PartialConv2dImpl : public torch::nn::Cloneable<PartialConv2dImpl> {

@@ -46,6 +46,9 @@ struct PConvUNetOptions {
   /// Applied to the network's output (none in the paper; tanh for SunnerLi's sigmoid·2-1, which
   /// is tanh of half the input, the halving folded into the last layer; sigmoid for PConv-Keras).
   TORCH_ARG(Activation, output_activation) = Activation::none;
+  /// Draw random initial weights for the partial convolutions; off when a model file's weights
+  /// replace them at once (for the paper's network the draw alone takes a third of a second).
+  TORCH_ARG(bool, initialize) = true;
 
  public:
   /// Whether anything beyond model format version 1 is in use.
