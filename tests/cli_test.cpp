@@ -59,7 +59,7 @@ TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
   for (const char* s :
        {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
         "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--blend TEXT:{poisson,none}=poisson",
-        "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95"})
+        "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95", "--timings"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   const auto bogus = pconv("inpaint --bogus");
   EXPECT_EQ(bogus.code, 2);
@@ -85,6 +85,20 @@ TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
   const cv::Mat pasted = load_image(dir / "plain.png");
   EXPECT_EQ(cv::norm(pasted, image, cv::NORM_INF, hole == 0), 0.0);
   EXPECT_GT(cv::norm(pasted, out, cv::NORM_L1, hole), 0.0);
+}
+
+TEST_F(Cli, TimingsNameEveryStageAndCountThePasses) {
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " +
+                       p("out.png") + " --ensemble 2 --timings");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* stage : {"process start, library init", "model file read", "model file checked", "network built",
+                            "weights copied in", "model prepared", "decode image", "mask (read, threshold)",
+                            "network pass", "poisson blending", "encode and write", "total"})
+    EXPECT_NE(r.output.find(stage), std::string::npos) << stage << "\n" << r.output;
+  EXPECT_NE(r.output.find("(2 times"), std::string::npos) << r.output;
+  const auto quiet = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " +
+                           p("out2.png") + " -q");
+  EXPECT_EQ(quiet.output.find("network pass"), std::string::npos) << quiet.output;
 }
 
 TEST_F(Cli, InvertedMaskAndAlphaMask) {
