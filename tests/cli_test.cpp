@@ -88,16 +88,16 @@ TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
 }
 
 TEST_F(Cli, TimingsNameEveryStageAndCountThePasses) {
-  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " +
-                       p("out.png") + " --ensemble 2 --timings");
+  const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("out.png") +
+                       " --ensemble 2 --timings");
   ASSERT_EQ(r.code, 0) << r.output;
   for (const char* stage : {"process start, library init", "model file read", "model file checked", "network built",
                             "weights copied in", "model prepared", "decode image", "mask (read, threshold)",
                             "network pass", "poisson blending", "encode and write", "total"})
     EXPECT_NE(r.output.find(stage), std::string::npos) << stage << "\n" << r.output;
   EXPECT_NE(r.output.find("(2 times"), std::string::npos) << r.output;
-  const auto quiet = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " +
-                           p("out2.png") + " -q");
+  const auto quiet =
+      pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("out2.png") + " -q");
   EXPECT_EQ(quiet.output.find("network pass"), std::string::npos) << quiet.output;
 }
 
