@@ -57,7 +57,7 @@ std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::forward_masked(const
                   valid_channels);
 }
 
-std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::reweight(torch::Tensor out,
+std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::reweight(const torch::Tensor& out,
                                                                      const torch::Tensor& valid_channels) const {
   auto [new_mask, ratio] = mask_update(valid_channels);
   // In place: the convolution's backward does not need its output, and these maps are the

@@ -207,15 +207,16 @@ torch::Tensor PConvUNetImpl::forward_partial(const torch::Tensor& image, const t
   return finish_output(x);
 }
 
-std::tuple<torch::Tensor, torch::Tensor> PConvUNetImpl::decoder_conv(int64_t layer, torch::Tensor low,
-                                                                     torch::Tensor skip, const torch::Tensor& valid) {
+std::tuple<torch::Tensor, torch::Tensor> PConvUNetImpl::decoder_conv(int64_t layer, const torch::Tensor& low,
+                                                                     const torch::Tensor& skip,
+                                                                     const torch::Tensor& valid) {
   auto& conv = pconvs_[layer - 1];
-  // Each skip connection is used once: the caller hands it over, and it goes with this call.
+  // Each skip connection is used once: the caller hands it over as a temporary, gone after this call.
   if (torch::GradMode::is_enabled()) return conv->forward_masked(upsample_concat(low, skip), valid);
   return conv->reweight(upsample_concat_conv(low, skip, conv->weight), valid);
 }
 
-torch::Tensor PConvUNetImpl::decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip) {
+torch::Tensor PConvUNetImpl::decoder_conv(int64_t layer, const torch::Tensor& low, const torch::Tensor& skip) {
   auto& conv = convs_[layer - 1];
   if (torch::GradMode::is_enabled()) return conv->forward(upsample_concat(low, skip));
   torch::Tensor out = upsample_concat_conv(low, skip, conv->weight);

@@ -60,7 +60,8 @@ class PartialConv2dImpl : public torch::nn::Cloneable<PartialConv2dImpl> {
 
   /// The second half of forward_masked: `conv` = W·(X⊙M) without bias, re-weighted in place and
   /// biased under the output mask. For callers that compute the convolution their own way.
-  std::tuple<torch::Tensor, torch::Tensor> reweight(torch::Tensor conv, const torch::Tensor& valid_channels) const;
+  std::tuple<torch::Tensor, torch::Tensor> reweight(const torch::Tensor& conv,
+                                                    const torch::Tensor& valid_channels) const;
 
   /// The output mask and the re-weighting sum(1)/sum(M) (0 where sum(M) = 0), both (N,1,H',W').
   std::tuple<torch::Tensor, torch::Tensor> mask_update(const torch::Tensor& valid_channels) const;

@@ -114,9 +114,9 @@ class PConvUNetImpl : public torch::nn::Module {
   torch::Tensor batch_norm(int64_t layer, const torch::Tensor& x);
   /// Decoder layer `layer` on cat(upsample(low), skip): one partial (with the valid-channel count)
   /// or plain convolution, computed without the joined map when no gradient is recorded.
-  std::tuple<torch::Tensor, torch::Tensor> decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip,
-                                                        const torch::Tensor& valid);
-  torch::Tensor decoder_conv(int64_t layer, torch::Tensor low, torch::Tensor skip);
+  std::tuple<torch::Tensor, torch::Tensor> decoder_conv(int64_t layer, const torch::Tensor& low,
+                                                        const torch::Tensor& skip, const torch::Tensor& valid);
+  torch::Tensor decoder_conv(int64_t layer, const torch::Tensor& low, const torch::Tensor& skip);
 
   /// The output head and activation of the options (nothing in the paper's network).
   torch::Tensor finish_output(const torch::Tensor& x);
