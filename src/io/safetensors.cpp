@@ -1,9 +1,14 @@
 #include "pconv/io/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "pconv/io/error.h"
@@ -81,6 +86,44 @@ std::string safetensors_dtype(torch::Dtype dtype) {
   throw Error(std::string("safetensors has no dtype for ") + c10::toString(dtype));
 }
 
+namespace {
+// A file mapped copy-on-write. Tensors read from it share the page cache's memory instead of
+// copying a model's hundreds of megabytes into fresh pages (slow to touch, on a VM above all); a
+// tensor that is written to gets private copies of the pages it writes, and the file is never
+// changed. The mapping lives as long as the last tensor on it, and each tensor gives its own pages
+// back when it goes, so that a model whose weights are copied into another layout one by one never
+// holds both copies whole.
+class Mapping {
+ public:
+  Mapping(const std::string& where, uint64_t size) : size_(size) {
+    const int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(where + ": cannot open (" + std::strerror(errno) + ")");
+    data_ = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    const int mmap_errno = errno;
+    ::close(fd);
+    if (data_ == MAP_FAILED) throw Error(where + ": cannot map (" + std::strerror(mmap_errno) + ")");
+  }
+  ~Mapping() { ::munmap(data_, size_); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+
+  uint8_t* bytes() const { return static_cast<uint8_t*>(data_); }
+
+  // Drops the whole pages inside [first, first + length) from memory; pages shared with a
+  // neighbouring tensor stay.
+  void release(const uint8_t* first, uint64_t length) const {
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(first) + page - 1) / page * page;
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(first) + length) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
+
+ private:
+  void* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+}  // namespace
+
 Safetensors read_safetensors(const fs::path& path) {
   const std::string where = path.string();
   std::error_code ec;
@@ -88,26 +131,21 @@ Safetensors read_safetensors(const fs::path& path) {
   if (fs::is_directory(path, ec)) throw Error(where + ": is a folder, expected a .safetensors file");
   const uint64_t file_size = fs::file_size(path, ec);
   if (ec) throw Error(where + ": cannot read (" + ec.message() + ")");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(where + ": cannot open");
-
   if (file_size < 8) throw Error(where + ": not a safetensors file (" + std::to_string(file_size) + " bytes)");
-  uint8_t len_bytes[8];
-  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  const auto mapping = std::make_shared<Mapping>(where, file_size);
+  const uint8_t* bytes = mapping->bytes();
+
   uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | len_bytes[i];
+  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | bytes[i];
   if (header_size > kMaxSafetensorsHeader)
     throw Error(where + ": header size " + std::to_string(header_size) + " exceeds the " +
                 std::to_string(kMaxSafetensorsHeader) + "-byte limit (corrupt file?)");
   if (header_size > file_size - 8)
     throw Error(where + ": header size " + std::to_string(header_size) + " is larger than the file (truncated?)");
 
-  std::string header_text(header_size, '\0');
-  in.read(header_text.data(), static_cast<std::streamsize>(header_size));
-  if (!in) throw Error(where + ": read failed");
   json header;
   try {
-    header = json::parse(header_text);
+    header = json::parse(bytes + 8, bytes + 8 + header_size);
   } catch (const json::exception& e) {
     throw Error(where + ": header is not valid JSON (" + std::string(e.what()) + ")");
   }
@@ -140,10 +178,15 @@ Safetensors read_safetensors(const fs::path& path) {
     throw Error(where + ": data section has " + std::to_string(data_size) + " bytes but the tensors cover " +
                 std::to_string(expected));
 
+  uint8_t* data = mapping->bytes() + 8 + header_size;
   for (const auto& e : entries) {
-    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->dtype));
-    in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.end - e.begin));
-    if (!in) throw Error(where + ": truncated while reading tensor '" + e.name + "'");
+    uint8_t* first = data + e.begin;
+    const uint64_t length = e.end - e.begin;
+    torch::Tensor t = torch::from_blob(
+        first, e.shape, [mapping, first, length](void*) { mapping->release(first, length); },
+        torch::TensorOptions().dtype(e.dtype->dtype));
+    // Writers that do not pad the header leave the data unaligned for its type: such a tensor is copied.
+    if (reinterpret_cast<uintptr_t>(first) % e.dtype->size != 0) t = t.clone();
     result.tensors.emplace(e.name, std::move(t));
   }
   return result;

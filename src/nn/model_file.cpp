@@ -161,7 +161,15 @@ Model load_model(const fs::path& path, const torch::Device& device, Timings* tim
   model.net = PConvUNet(PConvUNetOptions(arch).initialize(false));
   stage.emplace(timings, "weights copied in");
   torch::NoGradGuard no_grad;
-  for (auto& [name, target] : model_state(model.net)) target.copy_(file.tensors.at(name));
+  // A tensor of the parameter's own type becomes the parameter, on the file's mapping: nothing is
+  // copied until something writes to it (preparing for inference writes each weight once).
+  for (auto& [name, target] : model_state(model.net)) {
+    const torch::Tensor& source = file.tensors.at(name);
+    if (source.scalar_type() == target.scalar_type())
+      target.set_data(source);
+    else
+      target.copy_(source);
+  }
   model.net->to(device);
   model.net->eval();
   return model;

@@ -13,8 +13,9 @@
 namespace pconv {
 
 struct Safetensors {
-  std::map<std::string, torch::Tensor> tensors;  ///< CPU tensors that own their memory
-  std::map<std::string, std::string> metadata;   ///< the header's "__metadata__"
+  /// CPU tensors on the file's memory mapping (copy-on-write: writing to them never changes the file)
+  std::map<std::string, torch::Tensor> tensors;
+  std::map<std::string, std::string> metadata;  ///< the header's "__metadata__"
 };
 
 /// Largest header accepted, as in the reference implementation.
