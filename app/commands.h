@@ -36,7 +36,8 @@ std::string describe(const std::exception& e);
 /// The bundled model's path, or an empty path when none ships with this build.
 std::filesystem::path bundled_model_path();
 
-/// --tile, --overlap, --max-hole-radius, --ensemble and --blend: how a model fills (inpaint, serve, evaluate).
+/// --quality, --tile, --overlap, --max-hole-radius, --context, --ensemble and --blend: how a model
+/// fills (inpaint, serve, evaluate).
 void add_fill_options(CLI::App* cmd, InpaintOptions& options);
 
 /// The --model value, or the bundled model; throws with a one-line explanation when neither exists.

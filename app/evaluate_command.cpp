@@ -42,7 +42,7 @@ int run(Options& o) {
   }
   ProgressLine progress(false, /*log_every=*/50);
   const EvaluationReport report =
-      evaluate(e, list, [&progress](size_t done, size_t total) { progress.count("pconv: evaluated", done, total); });
+      evaluate(e, list, [&progress](size_t done, size_t total) { progress.count("evaluated", done, total); });
   write_report(report, o.out);
   std::cout << report_markdown(report);
   log_info("report written to " + o.out + "/report.{md,csv,json,html}");

@@ -22,7 +22,7 @@ int run(Options& o) {
   o.set.width = o.set.height = o.size;
   ProgressLine progress;
   const size_t n =
-      write_mask_set(o.set, [&progress](size_t done, size_t total) { progress.count("pconv: masks", done, total); });
+      write_mask_set(o.set, [&progress](size_t done, size_t total) { progress.count("masks", done, total); });
   log_info(std::to_string(n) + " masks written to " + o.out);
   return 0;
 }

@@ -20,11 +20,12 @@ struct Options {
   int threads = 0, max_upload_mb = 64;
   double max_megapixels = 40;
   bool quiet = false;
+  std::string log_level = "info";
   ServerOptions server;
 };
 
 int run(Options& o) {
-  set_quiet(o.quiet);
+  set_log_level(o.quiet ? LogLevel::kWarning : parse_log_level(o.log_level));
   set_threads(o.threads);
   o.server.max_upload_bytes = static_cast<int64_t>(o.max_upload_mb) * 1024 * 1024;
   o.server.max_pixels = static_cast<int64_t>(o.max_megapixels * 1e6);
@@ -111,7 +112,14 @@ Run add_serve_command(CLI::App& root) {
                   "rebuild (default: the page built in)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
-  cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");
+  auto* quiet =
+      cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");
+  cmd->add_option("--log-level", o->log_level,
+                  "warning, info (a line per request) or debug (and where each fill's time went: decoding, each "
+                  "network pass, blending, encoding)")
+      ->check(CLI::IsMember({"warning", "info", "debug"}))
+      ->excludes(quiet)
+      ->capture_default_str();
   const FlagNames flags = {{"port", "--port"},
                            {"concurrency", "--concurrency"},
                            {"queue", "--queue"},

@@ -56,10 +56,10 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpListsEveryOptionWithItsDefault) {
   const auto r = pconv("inpaint --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* s :
-       {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
-        "--overlap INT=128", "--max-hole-radius INT=32", "--ensemble INT=8", "--blend TEXT:{poisson,none}=poisson",
-        "--device TEXT=auto", "--threads INT=0", "--jpeg-quality INT=95", "--timings"})
+  for (const char* s : {"--image", "--mask", "--model", "--output", "--invert-mask", "--resize-mask", "--tile INT=512",
+                        "--overlap INT=128", "--max-hole-radius INT=32", "--context INT=128", "--ensemble INT=1",
+                        "--quality TEXT:{fast,best}=fast", "--blend TEXT:{poisson,none}=poisson", "--device TEXT=auto",
+                        "--threads INT=0", "--jpeg-quality INT=95", "--timings"})
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   const auto bogus = pconv("inpaint --bogus");
   EXPECT_EQ(bogus.code, 2);
@@ -85,6 +85,27 @@ TEST_F(Cli, FillsTheHoleAndKeepsEveryOtherPixel) {
   const cv::Mat pasted = load_image(dir / "plain.png");
   EXPECT_EQ(cv::norm(pasted, image, cv::NORM_INF, hole == 0), 0.0);
   EXPECT_GT(cv::norm(pasted, out, cv::NORM_L1, hole), 0.0);
+}
+
+// --quality picks the passes; --ensemble or --blend given as well refine it, in any order.
+TEST_F(Cli, QualityChoosesThePassesAndFinerOptionsRefineIt) {
+  const std::string run = "inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " --timings ";
+  const auto passes = [&](const std::string& options) {
+    const auto r = pconv(run + "-o " + p("q.png") + " " + options);
+    EXPECT_EQ(r.code, 0) << options << "\n" << r.output;
+    const size_t at = r.output.find("network pass");
+    if (at == std::string::npos) return 0;
+    const size_t times = r.output.find("(", at), end = r.output.find('\n', at);
+    return times < end ? std::stoi(r.output.substr(times + 1)) : 1;
+  };
+  EXPECT_EQ(passes(""), 1);
+  EXPECT_EQ(passes("--quality fast"), 1);
+  EXPECT_EQ(passes("--quality best"), 8);
+  EXPECT_EQ(passes("--quality best --ensemble 2"), 2);
+  EXPECT_EQ(passes("--ensemble 4 --quality fast"), 4);
+  const auto bad = pconv(run + "-o " + p("q.png") + " --quality medium");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.output.find("--quality: medium not in {fast,best}"), std::string::npos) << bad.output;
 }
 
 TEST_F(Cli, TimingsNameEveryStageAndCountThePasses) {

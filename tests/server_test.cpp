@@ -18,6 +18,7 @@
 #include "pconv/import/import.h"
 #include "pconv/io/files.h"
 #include "pconv/io/image.h"
+#include "pconv/io/log.h"
 #include "test_util.h"
 
 namespace pconv {
@@ -443,6 +444,44 @@ TEST_F(Server, InvalidUtf8InPathsAndFieldsIsABadRequestNotACrash) {
     EXPECT_FALSE(error_of(r).empty());
   }
   EXPECT_TRUE(healthy(port));
+}
+
+// The request's quality picks the passes; at debug level each fill logs where its time went.
+TEST_F(Server, QualityFieldAndDebugTimings) {
+  std::vector<int> passes;
+  std::vector<bool> timed;
+  std::mutex mutex;
+  start({}, true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    passes.push_back(o.ensemble);
+    timed.push_back(o.timings != nullptr);
+    if (o.timings) o.timings->add("network pass", 0.001);
+    return image.clone();
+  });
+  EXPECT_EQ(json::parse(client().Get("/api/v1/model")->body)["quality"], "fast");
+  auto with_quality = [&](const std::string& quality) {
+    httplib::MultipartFormDataItems items = form(png(image), png(hole));
+    items.push_back({"quality", quality, "", ""});
+    return post(items);
+  };
+  EXPECT_EQ(post(form(png(image), png(hole)))->status, 200);
+  EXPECT_EQ(with_quality("best")->status, 200);
+  EXPECT_EQ(with_quality("fast")->status, 200);
+  const auto bad = with_quality("medium");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(error_of(bad), "quality 'medium': expected fast or best");
+  EXPECT_EQ(passes, (std::vector<int>{1, 8, 1}));
+  EXPECT_EQ(timed, (std::vector<bool>{false, false, false}));
+
+  set_log_level(LogLevel::kDebug);
+  testing::internal::CaptureStderr();
+  const auto debug = post(form(png(image), png(hole)));
+  const std::string log = testing::internal::GetCapturedStderr();
+  set_log_level(LogLevel::kInfo);
+  EXPECT_EQ(debug->status, 200);
+  EXPECT_TRUE(timed.back());
+  for (const char* stage : {"debug: ", "96x72", "decode image and mask", "network pass", "encode", "total"})
+    EXPECT_NE(log.find(stage), std::string::npos) << stage << "\n" << log;
 }
 
 TEST_F(Server, AFailingFillAnswers500AndTheServerKeepsServing) {

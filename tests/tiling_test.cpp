@@ -1,4 +1,5 @@
-// Tiles: coverage, feathered blending without seams, skipping, and agreement with one pass.
+// Tiles and regions: coverage, feathered blending without seams, skipping, agreement with one
+// pass, and regions that make a fill cost what its holes cost.
 #include "pconv/infer/tiling.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 
 #include "pconv/infer/inpainter.h"
 #include "pconv/infer/poisson_blend.h"
+#include "pconv/infer/regions.h"
 #include "pconv/io/error.h"
 #include "pconv/io/image.h"
 #include "test_util.h"
@@ -84,6 +86,84 @@ TEST(Tiling, TilesWithoutHolesAreSkipped) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(last_total, 1);
   EXPECT_EQ(plan_tiles({512, 512}, 128, 32).size(), 25u);
+}
+
+TEST(Regions, EachGroupOfHolesGetsItsContextAndTheNetworksMultiple) {
+  cv::Mat hole = cv::Mat::zeros(3000, 4000, CV_8U);
+  cv::circle(hole, {1200, 900}, 20, 255, -1);
+  cv::circle(hole, {2900, 2100}, 20, 255, -1);
+  cv::circle(hole, {2950, 2150}, 5, 255, -1);  // near the second: joined with it
+  const std::vector<cv::Rect> regions = plan_regions(hole, 128, 32, 128);
+  ASSERT_EQ(regions.size(), 2u);
+  const cv::Rect first = regions[0].contains({1200, 900}) ? regions[0] : regions[1];
+  const cv::Rect second = regions[0].contains({1200, 900}) ? regions[1] : regions[0];
+  EXPECT_EQ(first.size(), cv::Size(384, 384));  // 41 + 2 * 128 grown to 3 * 128
+  EXPECT_TRUE(first.contains({1200 - 20 - 128, 900 - 20 - 128}));
+  EXPECT_TRUE(first.contains({1200 + 20 + 128, 900 + 20 + 128}));
+  EXPECT_TRUE(second.contains({2900 - 20 - 128, 2100 - 20 - 128}));
+  EXPECT_TRUE(second.contains({2955 + 128, 2155 + 128}));
+  EXPECT_EQ((first & second).area(), 0);
+
+  // Near the border a region is clipped to the image, and shifted to keep the multiple.
+  cv::Mat corner = cv::Mat::zeros(3000, 4000, CV_8U);
+  cv::circle(corner, {10, 10}, 5, 255, -1);
+  EXPECT_EQ(plan_regions(corner, 128, 32, 128), std::vector<cv::Rect>{cv::Rect(0, 0, 256, 256)});
+
+  // A hole wider than the limit is filled at a reduced scale, so it gets more photo around it.
+  cv::Mat wide = cv::Mat::zeros(3000, 4000, CV_8U);
+  cv::circle(wide, {2000, 1500}, 128, 255, -1);
+  EXPECT_NEAR(hole_radius(wide), 128, 1.5);
+  EXPECT_NEAR(hole_scale(hole_radius(wide), 32), 0.25, 0.01);
+  const std::vector<cv::Rect> scaled = plan_regions(wide, 128, 32, 128);
+  ASSERT_EQ(scaled.size(), 1u);
+  EXPECT_GE(scaled[0].width, 257 + 2 * 4 * 128 - 10);
+  EXPECT_EQ(hole_scale(100, 0), 1.0);
+  EXPECT_EQ(hole_scale(20, 32), 1.0);
+
+  // Groups whose regions meet become one region, which can then meet a third.
+  cv::Mat chain = cv::Mat::zeros(600, 2000, CV_8U);
+  for (int x : {100, 350, 600}) cv::circle(chain, {x, 300}, 10, 255, -1);
+  EXPECT_EQ(plan_regions(chain, 128, 32, 8).size(), 1u);
+}
+
+// A region is filled as if it were the whole image: the fill of a photo with two far-apart spots
+// equals, on each spot, the fill of the spot's region alone, and is the photo everywhere else.
+TEST(Inpainter, FarApartHolesAreFilledInRegionsOfTheirOwn) {
+  test::TempDir dir;
+  test::write_tiny_model(dir / "m.safetensors", 3, 0.25);
+  const Inpainter inpainter = Inpainter::from_file(dir / "m.safetensors");
+  const cv::Mat image = test::test_image(900, 500);
+  cv::Mat hole = cv::Mat::zeros(500, 900, CV_8U);
+  cv::circle(hole, {100, 100}, 12, 255, -1);
+  cv::circle(hole, {700, 380}, 12, 255, -1);
+  InpaintOptions options;
+  options.tile = 64;
+  options.overlap = 16;
+  options.context = 24;
+  int tiles = 0;
+  options.progress = [&](int, int total) { tiles = total; };
+  const cv::Mat out = inpainter.inpaint(image, hole, options);
+  EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
+  const std::vector<cv::Rect> regions = plan_regions(hole, options.context, options.max_hole_radius, 8);
+  ASSERT_EQ(regions.size(), 2u);
+  int region_tiles = 0;
+  for (const cv::Rect& r : regions) {
+    EXPECT_LE(r.area(), 80 * 80);
+    InpaintOptions alone = options;
+    alone.context = 0;
+    alone.progress = {};
+    const cv::Mat part = inpainter.inpaint(image(r), hole(r), alone);
+    EXPECT_EQ(cv::norm(part, out(r), cv::NORM_INF), 0.0);
+    region_tiles += static_cast<int>(tiles_with_holes(hole(r), options.tile, options.overlap).size());
+  }
+  EXPECT_EQ(tiles, region_tiles);
+  // Context 0 fills the whole image at once: more tiles, and a different (but valid) fill.
+  options.context = 0;
+  const cv::Mat whole = inpainter.inpaint(image, hole, options);
+  EXPECT_GT(tiles, region_tiles);
+  EXPECT_EQ(cv::norm(whole, image, cv::NORM_INF, hole == 0), 0.0);
+  options.context = -1;
+  EXPECT_THROW(inpainter.check(options), Error);
 }
 
 TEST(Inpainter, OneTileEqualsOneNetworkPass) {

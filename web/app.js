@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const els = {
   model: $('model'), status: $('status'), dropZone: $('drop-zone'), stage: $('stage'),
   before: $('before'), mask: $('mask'), after: $('after'), cursor: $('cursor'),
-  openInput: $('open-input'), maskInput: $('mask-input'), invertMask: $('invert-mask'),
+  openInput: $('open-input'), maskInput: $('mask-input'), invertMask: $('invert-mask'), quality: $('quality'),
   size: $('size'), sizeValue: $('size-value'), undo: $('undo'), redo: $('redo'), clear: $('clear'),
   fill: $('fill'), edit: $('edit'), download: $('download'), compareBar: $('compare-bar'), compare: $('compare'),
 };
@@ -52,6 +52,13 @@ async function describeModel() {
   const a = info.architecture;
   els.model.textContent = `${info.file}: ${a.type === 'pconv-unet' ? 'PConv U-Net' : 'U-Net'}, ` +
     `depth ${a.depth}, width ${a.width}, on ${info.device}`;
+  // The server's own setting is the page's default; one that is neither preset stays selectable.
+  if (info.quality === 'fast' || info.quality === 'best') {
+    els.quality.value = info.quality;
+  } else {
+    els.quality.add(new Option("Server's setting", ''), 0);
+    els.quality.value = '';
+  }
 }
 
 async function fill() {
@@ -65,6 +72,7 @@ async function fill() {
     form.append('image', state.file, state.file.name || 'image.png');
     form.append('mask', await maskBlob(), 'mask.png');
     form.append('format', 'png');
+    if (els.quality.value) form.append('quality', els.quality.value);
     const response = await api('/api/v1/inpaint', { method: 'POST', body: form });
     if (!response.ok) {
       let message = `${response.status} ${response.statusText}`;

@@ -1,20 +1,35 @@
 #include "pconv/infer/inpainter.h"
 
-#include <chrono>
 #include <opencv2/imgproc.hpp>
 
 #include "pconv/infer/normalization.h"
 #include "pconv/infer/poisson_blend.h"
+#include "pconv/infer/regions.h"
 #include "pconv/io/error.h"
 #include "pconv/io/image.h"
+#include "pconv/io/progress.h"
 
 namespace pconv {
+
+void set_quality(InpaintOptions& options, const std::string& quality) {
+  if (quality != "fast" && quality != "best") throw Error("quality '" + quality + "': expected fast or best");
+  options.ensemble = quality == "fast" ? 1 : 8;
+  options.poisson_blend = true;
+}
+
+std::string quality_name(const InpaintOptions& options) {
+  if (!options.poisson_blend) return "custom";
+  if (options.ensemble == 1) return "fast";
+  if (options.ensemble == 8) return "best";
+  return "custom";
+}
 
 void prepare_for_inference(Model& model, const torch::Device& device) {
   model.net->to(device);
   model.net->eval();
-  model.net->fold_batch_norm();
+  // Memory format first: it makes the one copy of each weight that folding then scales in place.
   model.net->set_channels_last(device.is_cpu());
+  model.net->fold_batch_norm();
 }
 
 Inpainter::Inpainter(Model model, torch::Device device, std::string name)
@@ -38,6 +53,8 @@ void Inpainter::check(const InpaintOptions& options) const {
     throw Error("ensemble " + std::to_string(options.ensemble) + " must be 1, 2, 4 or 8 passes");
   if (options.max_hole_radius < 0)
     throw Error("max hole radius " + std::to_string(options.max_hole_radius) + " must be 0 (off) or more pixels");
+  if (options.context < 0)
+    throw Error("context " + std::to_string(options.context) + " must be 0 (the whole image) or more pixels");
 }
 
 namespace {
@@ -81,17 +98,75 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble
 }
 
 namespace {
-// The scale at which the hole's widest part has radius `max_radius`; 1 when it already has, when
-// no limit is set, or when the reduced image would be too small to keep anything around the hole.
-double working_scale(const cv::Mat& hole, int max_radius) {
-  if (max_radius <= 0) return 1.0;
-  cv::Mat distance;
-  cv::distanceTransform(hole, distance, cv::DIST_L2, cv::DIST_MASK_PRECISE);
-  double radius = 0;
-  cv::minMaxLoc(distance, nullptr, &radius);
-  const double floor = 64.0 / std::min(hole.cols, hole.rows);  // keep at least 64 px on the short side
-  const double scale = std::max(max_radius / radius, floor);
-  return scale < 0.99 ? scale : 1.0;
+// A part of the image filled on its own, and the scale its holes are filled at.
+struct Region {
+  cv::Rect rect;
+  double scale = 1.0;
+  cv::Mat work_hole;  // the region's hole at that scale
+  int tiles = 0;
+};
+
+// The scale at which the region's widest hole has radius `max_radius` (1: full resolution), and
+// the hole at that scale; full resolution when the reduced region would keep nothing around the
+// hole, or less than 64 pixels on its short side.
+Region plan_region(const cv::Rect& rect, const cv::Mat& hole, const InpaintOptions& options) {
+  Region region;
+  region.rect = rect;
+  region.work_hole = hole(rect);
+  const double floor = 64.0 / std::min(rect.width, rect.height);
+  const double scale = options.max_hole_radius > 0
+                           ? std::max(hole_scale(hole_radius(region.work_hole), options.max_hole_radius), floor)
+                           : 1.0;
+  if (scale < 0.99) {
+    const cv::Size small(std::max(1, static_cast<int>(std::lround(rect.width * scale))),
+                         std::max(1, static_cast<int>(std::lround(rect.height * scale))));
+    cv::Mat small_hole;
+    cv::resize(region.work_hole, small_hole, small, 0, 0, cv::INTER_AREA);
+    small_hole = small_hole > 0;  // a pixel partly in the hole is hole
+    if (cv::countNonZero(small_hole) < static_cast<int>(small_hole.total())) {
+      region.scale = scale;
+      region.work_hole = small_hole;
+    }
+  }
+  region.tiles = static_cast<int>(tiles_with_holes(region.work_hole, options.tile, options.overlap).size());
+  return region;
+}
+
+// The fill of one region (RGB CV_32FC3 in [0,1]) at its scale, brought back to full scale.
+cv::Mat fill_region(const Inpainter& inpainter, const cv::Mat& rgb, const Region& region, const InpaintOptions& options,
+                    int tiles_before, int total_tiles) {
+  Timings* timings = options.timings;
+  const TileFill fill = [&inpainter, &options](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
+    return inpainter.predict(tile_rgb, tile_hole, options.ensemble, options.timings);
+  };
+  TileProgress progress;
+  if (options.progress)
+    progress = [&options, tiles_before, total_tiles](int done, int) {
+      options.progress(tiles_before + done, total_tiles);
+    };
+  // Tiling, padding and the tensor conversions are what the fill takes beyond its network passes.
+  const auto tiled = [&](const cv::Mat& fill_rgb) {
+    const double passes_before = timings ? timings->seconds("network pass") : 0;
+    const Stopwatch stopwatch;
+    cv::Mat out = fill_tiled(fill_rgb, region.work_hole, options.tile, options.overlap, fill, progress);
+    if (timings)
+      timings->add("tiles, padding, tensors", stopwatch.seconds() - (timings->seconds("network pass") - passes_before));
+    return out;
+  };
+  if (region.scale == 1.0) return tiled(rgb);
+  // Fill a reduced copy, put it together with the reduced photo, and scale that back up: the
+  // hole's border then blends into the photo as it did at the reduced scale.
+  cv::Mat small_rgb;
+  {
+    const Timings::Scope scope(timings, "scaling");
+    cv::resize(rgb, small_rgb, region.work_hole.size(), 0, 0, cv::INTER_AREA);
+  }
+  cv::Mat small_filled = tiled(small_rgb);
+  const Timings::Scope scope(timings, "scaling");
+  small_rgb.copyTo(small_filled, region.work_hole == 0);
+  cv::Mat filled;
+  cv::resize(small_filled, filled, rgb.size(), 0, 0, cv::INTER_LINEAR);
+  return filled;
 }
 }  // namespace
 
@@ -110,63 +185,42 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     throw Error("the mask covers the whole image: there is nothing to fill the hole from");
 
   Timings* timings = options.timings;
-  cv::Mat rgb;
+  std::vector<Region> regions;
+  int total_tiles = 0;
   {
-    const Timings::Scope scope(timings, "colour conversion");
-    rgb = to_rgb_float(image);
+    const Timings::Scope scope(timings, "regions, hole size");
+    const int multiple = static_cast<int>(model_.info.architecture.size_multiple());
+    const std::vector<cv::Rect> rects = options.context > 0
+                                            ? plan_regions(hole, options.context, options.max_hole_radius, multiple)
+                                            : std::vector<cv::Rect>{cv::Rect(0, 0, image.cols, image.rows)};
+    for (const cv::Rect& rect : rects) {
+      regions.push_back(plan_region(rect, hole, options));
+      total_tiles += regions.back().tiles;
+    }
   }
-  const TileFill fill = [this, &options](const cv::Mat& tile_rgb, const cv::Mat& tile_hole) {
-    return predict(tile_rgb, tile_hole, options.ensemble, options.timings);
-  };
-  // Tiling, padding and the tensor conversions are what the fill takes beyond its network passes.
-  const auto tiled = [&](const cv::Mat& fill_rgb, const cv::Mat& fill_hole) {
-    const double passes_before = timings ? timings->seconds("network pass") : 0;
-    const auto start = std::chrono::steady_clock::now();
-    cv::Mat out = fill_tiled(fill_rgb, fill_hole, options.tile, options.overlap, fill, options.progress);
-    if (timings)
-      timings->add("tiles, padding, tensors",
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
-                       (timings->seconds("network pass") - passes_before));
-    return out;
-  };
-  double scale = 1.0;
-  {
-    const Timings::Scope scope(timings, "hole size");
-    scale = working_scale(hole, options.max_hole_radius);
-  }
-  cv::Mat filled;
-  if (scale < 1.0) {
-    // Fill a reduced copy, put it together with the reduced photo, and scale that back up: the
-    // hole's border then blends into the photo as it did at the reduced scale.
-    const cv::Size small(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
-                         std::max(1, static_cast<int>(std::lround(image.rows * scale))));
-    cv::Mat small_rgb, small_hole;
+  int tiles_done = 0;
+  for (const Region& region : regions) {
+    const cv::Mat region_hole = hole(region.rect);
+    cv::Mat rgb;
     {
-      const Timings::Scope scope(timings, "scaling");
-      cv::resize(rgb, small_rgb, small, 0, 0, cv::INTER_AREA);
-      cv::resize(hole, small_hole, small, 0, 0, cv::INTER_AREA);
-      small_hole = small_hole > 0;  // a pixel partly in the hole is hole
+      const Timings::Scope scope(timings, "colour conversion");
+      rgb = to_rgb_float(image(region.rect));
     }
-    if (cv::countNonZero(small_hole) < static_cast<int>(small_hole.total())) {
-      cv::Mat small_filled = tiled(small_rgb, small_hole);
-      const Timings::Scope scope(timings, "scaling");
-      small_rgb.copyTo(small_filled, small_hole == 0);
-      cv::resize(small_filled, filled, image.size(), 0, 0, cv::INTER_LINEAR);
+    cv::Mat filled = fill_region(*this, rgb, region, options, tiles_done, total_tiles);
+    tiles_done += region.tiles;
+    if (options.poisson_blend) {
+      const Timings::Scope scope(timings, "poisson blending");
+      filled = poisson_blend(filled, rgb, region_hole);
     }
-  }
-  if (filled.empty()) filled = tiled(rgb, hole);
-  if (options.poisson_blend) {
-    const Timings::Scope scope(timings, "poisson blending");
-    filled = poisson_blend(filled, rgb, hole);
-  }
-  const Timings::Scope scope(timings, "composite");
-  composite_into(result, filled, hole);
-  if (options.opaque_fill && result.channels() == 4) {
-    const double opaque = result.depth() == CV_16U ? 65535.0 : 255.0;
-    std::vector<cv::Mat> planes;
-    cv::split(result, planes);
-    planes[3].setTo(opaque, hole);
-    cv::merge(planes, result);
+    const Timings::Scope scope(timings, "composite");
+    cv::Mat target = result(region.rect);
+    composite_into(target, filled, region_hole);
+    if (options.opaque_fill && target.channels() == 4) {
+      cv::Mat alpha;
+      cv::extractChannel(target, alpha, 3);
+      alpha.setTo(target.depth() == CV_16U ? 65535.0 : 255.0, region_hole);
+      cv::insertChannel(alpha, target, 3);
+    }
   }
   return result;
 }

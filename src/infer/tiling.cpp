@@ -26,6 +26,13 @@ std::vector<cv::Rect> plan_tiles(cv::Size image, int tile, int overlap) {
   return tiles;
 }
 
+std::vector<cv::Rect> tiles_with_holes(const cv::Mat& hole, int tile, int overlap) {
+  std::vector<cv::Rect> tiles;
+  for (const cv::Rect& r : plan_tiles(hole.size(), tile, overlap))
+    if (cv::countNonZero(hole(r)) > 0) tiles.push_back(r);
+  return tiles;
+}
+
 namespace {
 // Ramp of one axis: (i+1)/(overlap+1) over the first/last `overlap` entries on inner sides.
 std::vector<float> axis_weights(int start, int size, int length, int overlap) {
@@ -54,9 +61,7 @@ cv::Mat feather_weights(const cv::Rect& tile, cv::Size image, int overlap) {
 cv::Mat fill_tiled(const cv::Mat& rgb, const cv::Mat& hole, int tile, int overlap, const TileFill& fill,
                    const TileProgress& progress) {
   CV_Assert(rgb.type() == CV_32FC3 && hole.type() == CV_8U && rgb.size() == hole.size());
-  std::vector<cv::Rect> work;
-  for (const cv::Rect& r : plan_tiles(rgb.size(), tile, overlap))
-    if (cv::countNonZero(hole(r)) > 0) work.push_back(r);
+  const std::vector<cv::Rect> work = tiles_with_holes(hole, tile, overlap);
 
   cv::Mat sum = cv::Mat::zeros(rgb.size(), CV_32FC3);
   cv::Mat weight = cv::Mat::zeros(rgb.size(), CV_32F);

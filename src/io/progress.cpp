@@ -22,7 +22,7 @@ void ProgressLine::show(const std::string& text) {
 void ProgressLine::count(const std::string& label, size_t done, size_t total) {
   const std::string text = label + " " + std::to_string(done) + "/" + std::to_string(total);
   if (drawing_) {
-    show(text);
+    show("pconv: " + text);  // log_info adds the same prefix to logged counts
     if (done == total) finish();
   } else if (!quiet_ && log_every_ > 0 && (done == total || done % log_every_ == 0)) {
     log_info(text);

@@ -58,6 +58,18 @@ std::string Timings::report(const std::string& indent) const {
   return out.str();
 }
 
+std::string Timings::summary() const {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1);
+  for (const Stage& s : stages_) {
+    out << s.name << " " << 1000.0 * s.seconds << " ms";
+    if (s.count > 1) out << " (" << s.count << "x)";
+    out << ", ";
+  }
+  out << "total " << 1000.0 * total_seconds() << " ms";
+  return out.str();
+}
+
 double seconds_since_process_start() {
   // Field 22 of /proc/self/stat is the start time in clock ticks since boot; the command name
   // (field 2) may hold spaces, so fields are counted after its closing parenthesis.

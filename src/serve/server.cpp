@@ -32,7 +32,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
-const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format"};
+const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format", "quality"};
 
 // Request paths, field names and model metadata are bytes from outside: invalid UTF-8 in them is
 // replaced rather than thrown at.
@@ -205,7 +205,8 @@ struct InpaintServer::State {
   void health(httplib::Response& res);
   void describe_model(httplib::Response& res);
   void inpaint(const httplib::Request& req, httplib::Response& res);
-  cv::Mat fill_request(const httplib::Request& req, bool invert_mask, const Fill& fill, Clock::time_point deadline);
+  cv::Mat fill_request(const httplib::Request& req, bool invert_mask, InpaintOptions fill_options, const Fill& fill,
+                       Clock::time_point deadline, Timings* timings);
 };
 
 // Registers a handler that cannot let an exception escape: one failing request gets 500 JSON and
@@ -395,6 +396,8 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
   body["device"] = model->device().str();
   body["tile"] = {{"size", options.inpaint.tile}, {"overlap", options.inpaint.overlap}};
   body["max_hole_radius"] = options.inpaint.max_hole_radius;
+  body["context"] = options.inpaint.context;
+  body["quality"] = quality_name(options.inpaint);
   body["ensemble"] = options.inpaint.ensemble;
   body["blend"] = options.inpaint.poisson_blend ? "poisson" : "none";
   body["limits"] = {{"max_upload_bytes", options.max_upload_bytes},
@@ -412,7 +415,7 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     return send_error(res, 400, "expected a multipart/form-data body with the fields image and mask");
   for (const auto& [name, part] : req.files)
     if (!kInpaintFields.count(name))
-      return send_error(res, 400, "unknown field '" + name + "' (expected image, mask, invert_mask, format)");
+      return send_error(res, 400, "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality)");
   if (!req.has_file("image")) return send_error(res, 400, "missing field 'image' (the photo to fill)");
   const std::string format_name = req.has_file("format") ? req.get_file_value("format").content : "";
   const std::optional<Format> format = parse_format(format_name);
@@ -420,6 +423,14 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   const std::string invert_text = req.has_file("invert_mask") ? req.get_file_value("invert_mask").content : "";
   const std::optional<bool> invert = parse_bool(invert_text);
   if (!invert) return send_error(res, 400, "invert_mask '" + invert_text + "': expected true or false");
+  InpaintOptions fill_options = options.inpaint;
+  if (req.has_file("quality")) {
+    try {
+      set_quality(fill_options, req.get_file_value("quality").content);
+    } catch (const Error& e) {
+      return send_error(res, 400, e.what());
+    }
+  }
 
   switch (queue.enter(deadline)) {
     case WorkQueue::Admission::kAdmitted:
@@ -443,8 +454,18 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   const double waited_s = seconds_since(arrival);
   const Clock::time_point admitted = Clock::now();
   try {
-    const cv::Mat result = fill_request(req, *invert, fill, deadline);
-    const std::vector<uint8_t> bytes = encode_image(result, format->extension, "result");
+    // At debug level each fill logs where its time went, as `pconv inpaint --timings` prints it.
+    Timings stages;
+    Timings* timings = log_enabled(LogLevel::kDebug) ? &stages : nullptr;
+    const cv::Mat result = fill_request(req, *invert, fill_options, fill, deadline, timings);
+    std::vector<uint8_t> bytes;
+    {
+      const Timings::Scope scope(timings, "encode");
+      bytes = encode_image(result, format->extension, "result");
+    }
+    if (timings)
+      log_debug(req.remote_addr + " " + size_text(result) + ": queue " + std::to_string(std::lround(1000 * waited_s)) +
+                " ms, " + timings->summary());
     char timing[96];
     std::snprintf(timing, sizeof timing, "queue;dur=%.1f, fill;dur=%.1f", 1000 * waited_s,
                   1000 * seconds_since(admitted));
@@ -460,11 +481,12 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
 }
 
 // Decodes the request's image and mask and fills the hole; throws Rejection for bad input.
-cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool invert_mask, const Fill& fill,
-                                           Clock::time_point deadline) {
+cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool invert_mask, InpaintOptions o,
+                                           const Fill& fill, Clock::time_point deadline, Timings* timings) {
   cv::Mat image, hole;
   bool from_alpha = false;
   try {
+    const Timings::Scope scope(timings, "decode image and mask");
     image = decode_image(field_bytes(req, "image"), "image", options.max_pixels);
     const cv::Mat raw =
         req.has_file("mask") ? decode_image(field_bytes(req, "mask"), "mask", options.max_pixels) : cv::Mat();
@@ -480,8 +502,8 @@ cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool inv
   }
   if (cv::countNonZero(hole) == 0) return image;
 
-  InpaintOptions o = options.inpaint;
   o.opaque_fill = from_alpha;
+  o.timings = timings;
   o.progress = [deadline](int, int) {
     if (Clock::now() > deadline) throw DeadlinePassed{};
   };

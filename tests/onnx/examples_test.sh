@@ -2,7 +2,7 @@
 # docs/export.md's examples, run on the bundled example with the bundled model exported to ONNX:
 # OpenCV dnn in C++ (fill_opencv), OpenCV dnn from Python (fill.py --runtime opencv) and ONNX
 # Runtime for Node (fill.mjs) must each give what `pconv inpaint` gives with one pass, no blending,
-# one tile and no rescaling: the photo's own pixels outside the hole, the same fill inside it
+# one tile, the whole image as one region and no rescaling: the photo's own pixels outside the hole, the same fill inside it
 # within a step of 8-bit rounding.
 #   examples_test.sh PCONV FILL_OPENCV SOURCE_DIR WORK_DIR
 set -euo pipefail
@@ -14,7 +14,7 @@ photo=$src/examples/ladybird.jpg mask=$src/examples/ladybird_mask.png
 conventions=$("$pconv" export --onnx "$work/pconv.onnx" | grep -o -- '--multiple .*')
 echo "conventions: $conventions"
 "$pconv" inpaint -i "$photo" -m "$mask" -o "$work/pconv.png" --tile 640 --overlap 0 --ensemble 1 --blend none \
-  --max-hole-radius 0 >/dev/null
+  --max-hole-radius 0 --context 0 >/dev/null
 
 # shellcheck disable=SC2086  # the conventions are several arguments
 "$fill_opencv" "$work/pconv.onnx" "$photo" "$mask" "$work/opencv.png" $conventions

@@ -33,10 +33,16 @@ struct InpaintOptions {
   /// wide. 0: always fill at full resolution.
   int max_hole_radius = kDefaultMaxHoleRadius;
   static constexpr int kDefaultMaxHoleRadius = 32;
+  /// Pixels of photo the network sees around each group of holes, at the scale the group is filled
+  /// at; the rest of the image is left alone (pconv/infer/regions.h), so a few spots on a large
+  /// photo cost what the spots do. 0: the whole image is filled as one region.
+  int context = 128;
   /// Network passes per tile, each on a different flip or transpose of the image (1: as it is;
   /// 2: and mirrored; 4: all four flips; 8: their transposes too), averaged: slower in proportion,
-  /// and closer to the truth (on the bundled model's test photos, +0.2-0.3 dB PSNR from 1 to 8).
-  int ensemble = 8;
+  /// and closer to the truth (on the bundled model's test photos, +0.1-0.2 dB PSNR from 1 to 8).
+  /// One by default ("fast", see set_quality): eight passes cost eight times the network's time
+  /// for less than a quarter of a decibel.
+  int ensemble = 1;
   /// Blend the fill into the photo in the gradient domain (pconv/poisson_blend.h), so that it meets
   /// the photo at the hole's edge without a seam; false: paste the network's prediction as it is,
   /// the paper's composite.
@@ -48,6 +54,14 @@ struct InpaintOptions {
   /// When set, receives the time of each stage of the fill (every network pass, blending, ...).
   Timings* timings = nullptr;
 };
+
+/// The two ways to fill that users choose between (`--quality`, the API's `quality` field, the
+/// page's switch): "fast" runs one network pass, "best" eight on flipped and transposed copies,
+/// averaged (slower in proportion). Both blend the fill into the photo. Throws pconv::Error naming
+/// anything else.
+void set_quality(InpaintOptions& options, const std::string& quality);
+/// "fast" or "best" when the options are one of them, otherwise "custom".
+std::string quality_name(const InpaintOptions& options);
 
 /// Readies a network for inference on `device`, as Inpainter does: evaluation mode, batch-norm
 /// folded into the convolutions, and on the CPU channels-last memory (oneDNN's fast path). The

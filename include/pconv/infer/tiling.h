@@ -15,6 +15,9 @@ std::vector<int> tile_starts(int length, int tile, int overlap);
 /// The tiles covering an image (tiles are clipped to the image when it is smaller than a tile).
 std::vector<cv::Rect> plan_tiles(cv::Size image, int tile, int overlap);
 
+/// The tiles of plan_tiles that hold a hole pixel (CV_8U, non-zero = hole): the ones a fill runs.
+std::vector<cv::Rect> tiles_with_holes(const cv::Mat& hole, int tile, int overlap);
+
 /// Blend weights of one tile (CV_32F, tile-sized): 1 inside, ramping down towards each side that
 /// borders another tile over `overlap` pixels, never reaching 0; flat on sides at the image border.
 cv::Mat feather_weights(const cv::Rect& tile, cv::Size image, int overlap);

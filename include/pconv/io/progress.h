@@ -33,7 +33,7 @@ class ProgressLine {
   /// Replaces the line with `text`.
   void show(const std::string& text);
 
-  /// "<label> done/total", ended with a newline when done == total.
+  /// "pconv: <label> done/total", ended with a newline when done == total.
   void count(const std::string& label, size_t done, size_t total);
 
   /// Ends an open line with a newline, so that the next message starts on its own line.

@@ -37,6 +37,8 @@ class Timings {
   /// One line per stage (milliseconds, count when more than one, share of the total), then the
   /// total; every line starts with `indent`.
   std::string report(const std::string& indent = "  ") const;
+  /// The same on one line, for a log: "decode image 12.0 ms, network pass 480.5 ms (8x), ..., total 530.1 ms".
+  std::string summary() const;
 
  private:
   struct Stage {

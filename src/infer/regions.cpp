@@ -1,0 +1,84 @@
+#include "pconv/infer/regions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+
+namespace pconv {
+
+double hole_radius(const cv::Mat& hole) {
+  cv::Mat distance;
+  cv::distanceTransform(hole != 0, distance, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  double radius = 0;
+  cv::minMaxLoc(distance, nullptr, &radius);
+  return radius;
+}
+
+double hole_scale(double radius, int max_radius) {
+  if (max_radius <= 0 || radius <= max_radius) return 1.0;
+  return max_radius / radius;
+}
+
+namespace {
+// Grows [start, start + length) to `target` pixels inside [0, limit), keeping it centred where it can.
+void grow_axis(int& start, int& length, int target, int limit) {
+  target = std::min(target, limit);
+  if (length >= target) return;
+  start = std::clamp(start - (target - length) / 2, 0, limit - target);
+  length = target;
+}
+
+// Joins rectangles that meet until none do; a joined rectangle can meet others that its parts did not.
+std::vector<cv::Rect> join_meeting(std::vector<cv::Rect> rects) {
+  for (bool joined = true; joined;) {
+    joined = false;
+    std::vector<size_t> parent(rects.size());
+    std::iota(parent.begin(), parent.end(), size_t{0});
+    const auto root = [&parent](size_t i) {
+      while (parent[i] != i) i = parent[i] = parent[parent[i]];
+      return i;
+    };
+    for (size_t i = 0; i < rects.size(); ++i)
+      for (size_t j = i + 1; j < rects.size(); ++j)
+        if ((rects[i] & rects[j]).area() > 0 && root(i) != root(j)) {
+          parent[root(j)] = root(i);
+          joined = true;
+        }
+    if (!joined) break;
+    std::vector<cv::Rect> unions(rects.size());
+    for (size_t i = 0; i < rects.size(); ++i) {
+      cv::Rect& u = unions[root(i)];
+      u = u.area() > 0 ? (u | rects[i]) : rects[i];
+    }
+    rects.clear();
+    for (const cv::Rect& u : unions)
+      if (u.area() > 0) rects.push_back(u);
+  }
+  return rects;
+}
+}  // namespace
+
+std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple) {
+  CV_Assert(hole.type() == CV_8U && context >= 0 && multiple > 0);
+  const cv::Rect image(0, 0, hole.cols, hole.rows);
+  std::vector<std::vector<cv::Point>> outlines;
+  cv::findContours(hole != 0, outlines, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<cv::Rect> regions;
+  for (const auto& outline : outlines) {
+    const cv::Rect box = cv::boundingRect(outline);
+    // One pixel more on each side gives the distance transform the hole's edge there.
+    const cv::Rect ring = (box + cv::Size(2, 2) - cv::Point(1, 1)) & image;
+    const double scale = hole_scale(hole_radius(hole(ring)), max_hole_radius);
+    const int margin = static_cast<int>(std::ceil(context / scale));
+    cv::Rect region = (box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & image;
+    if (scale == 1.0) {
+      grow_axis(region.x, region.width, (region.width + multiple - 1) / multiple * multiple, image.width);
+      grow_axis(region.y, region.height, (region.height + multiple - 1) / multiple * multiple, image.height);
+    }
+    regions.push_back(region);
+  }
+  return join_meeting(std::move(regions));
+}
+
+}  // namespace pconv
