@@ -1,7 +1,8 @@
 // The web page end to end in a real browser: Debian's headless Chromium, driven by Playwright.
 // Starts `pconv serve` on a free port, opens the fixture photo, paints a stroke with the mouse,
 // fills it, and checks the result: changed inside the stroke, bit-identical outside it.
-// Then the keyboard, a pen, a mask file, and the download. Saves screenshots next to the fixtures.
+// Then the keyboard, a pen, a mask file filled at the best quality (the server's debug log counts
+// the passes), and the download. Saves screenshots next to the fixtures.
 //
 //   node tests/web/fill.test.mjs PCONV_BINARY FIXTURE_FOLDER
 import assert from 'node:assert/strict';
@@ -23,7 +24,7 @@ if (!existsSync(browserPath)) {
 
 function startServer() {
   const server = spawn(pconv, ['serve', '--model', path.join(fixtures, 'model.safetensors'), '--port', '0',
-    '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--threads', '1', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise((resolve) => server.on('exit', (code, signal) => resolve({ code, signal, log })));
   const port = new Promise((resolve, reject) => {
@@ -35,7 +36,7 @@ function startServer() {
     exited.then(({ code }) => reject(new Error(`pconv serve exited with ${code}:\n${log}`)));
     setTimeout(() => reject(new Error(`pconv serve did not start:\n${log}`)), 30000).unref();
   });
-  return { server, port, exited };
+  return { server, port, exited, serverLog: () => log };
 }
 
 // Pixel statistics of the result against the input, split by the page's own mask.
@@ -77,7 +78,7 @@ async function fillAndCheck(page, what, size = [320, 240]) {
   assert.equal(s.outsideChanged, 0, `${what}: every pixel outside the hole is unchanged`);
 }
 
-const { server, port, exited } = startServer();
+const { server, port, exited, serverLog } = startServer();
 const browser = await chromium.launch({
   executablePath: browserPath,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
@@ -89,6 +90,7 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto(`http://127.0.0.1:${await port}/`);
   await page.waitForFunction(() => document.getElementById('model').textContent.includes('PConv U-Net'));
+  assert.equal(await page.inputValue('#quality'), 'fast', 'the quality switch starts at the server\'s setting');
 
   // Open the photo and paint one stroke with the mouse.
   await page.setInputFiles('#open-input', path.join(fixtures, 'photo.png'));
@@ -140,7 +142,11 @@ try {
   await page.click('#clear');
   await page.setInputFiles('#mask-input', path.join(fixtures, 'mask.png'));
   await page.waitForFunction(() => !document.getElementById('fill').disabled);
+  // ... filled at the best quality: the request says so.
+  await page.selectOption('#quality', 'best');
+  assert.doesNotMatch(serverLog(), /network pass [0-9.]+ ms \(8x\)/);
   await fillAndCheck(page, 'mask file');
+  assert.match(serverLog(), /network pass [0-9.]+ ms \(8x\)/, 'the server ran eight passes');
   await page.screenshot({ path: path.join(fixtures, 'browser-mask-file.png'), fullPage: true });
 
   // A large photo is shown scaled to the window but painted, sent and filled at full size.
