@@ -40,6 +40,10 @@ std::filesystem::path bundled_model_path();
 /// fills (inpaint, serve, evaluate).
 void add_fill_options(CLI::App* cmd, InpaintOptions& options);
 
+/// --precision fp32|bf16|fp16: the type the network computes in (inpaint, serve, evaluate);
+/// parse_precision checks it against the device.
+void add_precision_option(CLI::App* cmd, std::string& precision);
+
 /// The --model value, or the bundled model; throws with a one-line explanation when neither exists.
 std::filesystem::path resolve_model(const std::string& option);
 

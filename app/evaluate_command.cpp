@@ -16,7 +16,7 @@ namespace {
 
 struct Options {
   EvaluationOptions evaluation;
-  std::string images, masks, out, device = "auto";
+  std::string images, masks, out, device = "auto", precision = "fp32";
   std::vector<std::string> methods{"telea", "ns"};
   int radius = 3;
   double max_megapixels = kDefaultMaxPixels / 1e6;
@@ -34,10 +34,11 @@ int run(Options& o) {
   // Parallel images each want a core: LibTorch then runs single-threaded inside each.
   set_threads(e.jobs > 1 ? 1 : 0);
   const torch::Device device = parse_device(o.device);
+  const torch::Dtype precision = parse_precision(o.precision, device);
   std::vector<std::unique_ptr<InpaintMethod>> owned;
   std::vector<const InpaintMethod*> list;
   for (const auto& spec : o.methods) {
-    owned.push_back(make_method(spec, device, o.radius, o.fill));
+    owned.push_back(make_method(spec, device, o.radius, o.fill, precision));
     list.push_back(owned.back().get());
   }
   ProgressLine progress(false, /*log_every=*/50);
@@ -74,6 +75,7 @@ Run add_evaluate_command(CLI::App& root) {
   cmd->add_option("--radius", o->radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
   add_fill_options(cmd, o->fill);  // models only
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
+  add_precision_option(cmd, o->precision);
   const FlagNames flags = {{"size", "--size"},     {"per_category", "--per-category"},
                            {"jobs", "--jobs"},     {"max_pixels", "--max-megapixels"},
                            {"images", "--images"}, {"masks", "--masks"}};

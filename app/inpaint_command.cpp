@@ -24,7 +24,7 @@ namespace pconv::app {
 namespace {
 
 struct Options {
-  std::string image, mask, model, output, device = "auto";
+  std::string image, mask, model, output, device = "auto", precision = "fp32";
   bool invert_mask = false, resize_mask = false, quiet = false, timings = false;
   int threads = 0, jpeg_quality = 95;
   double max_megapixels = kDefaultMaxPixels / 1e6;
@@ -208,6 +208,7 @@ int run(const Options& o) {
   if (o.jpeg_quality < 1 || o.jpeg_quality > 100)
     throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
+  const torch::Dtype precision = parse_precision(o.precision, device);
   const fs::path model_path = resolve_model(o.model);
   // Start-up stages go to the first image's timings (the only one in single-file mode).
   Timings startup;
@@ -217,7 +218,7 @@ int run(const Options& o) {
   std::optional<Inpainter> loaded;
   {
     const Timings::Scope scope(&startup, "model prepared (BN fold, layout)");
-    loaded.emplace(std::move(model), device, model_path.string());
+    loaded.emplace(std::move(model), device, model_path.string(), precision);
   }
   const Inpainter& inpainter = *loaded;
   inpainter.check(o.inpaint);
@@ -254,6 +255,7 @@ Run add_inpaint_command(CLI::App& root) {
                 "Scale a mask whose size differs from the image, nearest neighbour (default: off)");
   add_fill_options(cmd, o->inpaint);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  add_precision_option(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   cmd->add_option("--jpeg-quality", o->jpeg_quality, "Quality of JPEG outputs (1-100)")->capture_default_str();
   cmd->add_option("--max-megapixels", o->max_megapixels, "Largest image or mask, read from its header before decoding")

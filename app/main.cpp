@@ -81,6 +81,14 @@ void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
       ->default_str("poisson");
 }
 
+void add_precision_option(CLI::App* cmd, std::string& precision) {
+  cmd->add_option("--precision", precision,
+                  "Type the network computes in: fp32; bf16 (CPU with oneDNN or CUDA: faster, the fill within a "
+                  "few levels of fp32's); fp16 (CUDA only)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->capture_default_str();
+}
+
 // Parses the command line and runs the subcommand it names.
 int run_pconv(int argc, char** argv) {
   CLI::App root{"pconv: fill holes in images with the partial-convolution U-Net (Liu et al., ECCV 2018)"};

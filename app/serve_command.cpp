@@ -16,7 +16,7 @@ namespace pconv::app {
 namespace {
 
 struct Options {
-  std::string model, device = "auto";
+  std::string model, device = "auto", precision = "fp32";
   int threads = 0, max_upload_mb = 64;
   double max_megapixels = 40;
   bool quiet = false;
@@ -31,6 +31,7 @@ int run(Options& o) {
   o.server.max_pixels = static_cast<int64_t>(o.max_megapixels * 1e6);
   o.server.check();
   const torch::Device device = parse_device(o.device);
+  const torch::Dtype precision = parse_precision(o.precision, device);
   const fs::path model_path = resolve_model(o.model);
   std::error_code ec;
   if (!fs::is_regular_file(model_path, ec)) throw Error(model_path.string() + ": no such model file");
@@ -62,10 +63,10 @@ int run(Options& o) {
     watcher.join();
   };
   try {
-    auto inpainter = std::make_shared<const Inpainter>(Inpainter::from_file(model_path, device));
+    auto inpainter = std::make_shared<const Inpainter>(Inpainter::from_file(model_path, device, precision));
     inpainter->check(o.server.inpaint);
     server.set_model(inpainter);
-    log_info("ready: " + o.server.model_name + " on " + device.str() + ", " + std::to_string(o.server.concurrency) +
+    log_info("ready: " + o.server.model_name + " on " + device.str() + " in " + o.precision + ", " + std::to_string(o.server.concurrency) +
              " at a time, " + std::to_string(o.server.queue) + " more may wait");
   } catch (...) {
     server.stop();
@@ -111,6 +112,7 @@ Run add_serve_command(CLI::App& root) {
                   "Serve the page from this folder (web/), read at every request: for working on it without a "
                   "rebuild (default: the page built in)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  add_precision_option(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();
   auto* quiet =
       cmd->add_flag("--quiet,-q", o->quiet, "Only warnings and errors on stderr, no request log (default: off)");

@@ -108,6 +108,19 @@ TEST_F(Cli, QualityChoosesThePassesAndFinerOptionsRefineIt) {
   EXPECT_NE(bad.output.find("--quality: medium not in {fast,best}"), std::string::npos) << bad.output;
 }
 
+TEST_F(Cli, Bf16RunsOnTheCpuAndFp16IsRefusedThere) {
+  const std::string run = "inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " ";
+  const auto bf16 = pconv(run + "-o " + p("bf16.png") + " --precision bf16");
+  ASSERT_EQ(bf16.code, 0) << bf16.output;
+  EXPECT_EQ(cv::norm(load_image(dir / "bf16.png"), image, cv::NORM_INF, hole == 0), 0.0);
+  const auto fp16 = pconv(run + "-o " + p("fp16.png") + " --precision fp16 --device cpu");
+  EXPECT_EQ(fp16.code, 1);
+  EXPECT_NE(fp16.output.find("precision fp16: LibTorch has no half-precision convolution on the CPU"),
+            std::string::npos)
+      << fp16.output;
+  EXPECT_FALSE(fs::exists(dir / "fp16.png"));
+}
+
 TEST_F(Cli, TimingsNameEveryStageAndCountThePasses) {
   const auto r = pconv("inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png") + " -o " + p("out.png") +
                        " --ensemble 2 --timings");

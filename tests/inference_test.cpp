@@ -5,6 +5,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "pconv/infer/device.h"
 #include "pconv/infer/inpainter.h"
 #include "pconv/infer/normalization.h"
 #include "pconv/io/files.h"
@@ -84,6 +85,49 @@ TEST(Inference, BundledModelGivesItsReferenceOutput) {
   ASSERT_EQ(stored.size(), bytes) << kReference;
   const cv::Mat reference(prediction.size(), CV_32FC3, stored.data());
   EXPECT_LT(cv::norm(prediction, reference, cv::NORM_INF), 1e-4);
+}
+
+// bf16 computes the network in 8 significant bits but counts the masks exactly: the bundled
+// model's fill stays within a few 8-bit levels of fp32's, and holes stay holes.
+TEST(Inference, Bf16FillStaysCloseToFp32) {
+  const auto [rgb, hole] = reference_case();
+  const Inpainter fp32 = Inpainter::from_file(kBundled);
+  const Inpainter bf16 = Inpainter::from_file(kBundled, torch::kCPU, parse_precision("bf16", torch::kCPU));
+  EXPECT_EQ(bf16.precision(), torch::kBFloat16);
+  const cv::Mat expected = fp32.predict(rgb, hole, 1), got = bf16.predict(rgb, hole, 2);
+  ASSERT_EQ(got.type(), CV_32FC3);
+  cv::Mat two = fp32.predict(rgb, hole, 2), difference;
+  cv::absdiff(got, two, difference);
+  const cv::Scalar mean = cv::mean(difference, hole);
+  EXPECT_LT(cv::norm(got, two, cv::NORM_INF, hole), 12.0 / 255) << "largest difference in the hole";
+  EXPECT_LT((mean[0] + mean[1] + mean[2]) / 3, 1.5 / 255) << "mean difference in the hole";
+  EXPECT_GT(cv::norm(expected, two, cv::NORM_INF), 0.0);  // the two-pass fill differs from one pass
+
+  // Every kind of model: a PConv U-Net and a plain one with folded batch-norm, in bf16.
+  for (const bool partial : {true, false}) {
+    Model model = random_model(partial);
+    torch::manual_seed(5);
+    const torch::Tensor image = torch::rand({1, 3, 64, 64});
+    const torch::Tensor mask = (torch::rand({1, 1, 64, 64}) > 0.3).to(torch::kFloat);
+    c10::InferenceMode inference;
+    const torch::Tensor reference = model.net->forward(image, mask);
+    prepare_for_inference(model, torch::kCPU, torch::kBFloat16);
+    const torch::Tensor out = model.net->forward(image.to(torch::kBFloat16), mask.to(torch::kBFloat16));
+    EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+    const float scale = reference.abs().max().item<float>();
+    EXPECT_LT(max_difference(out.to(torch::kFloat32), reference), 0.05 * scale) << (partial ? "PConv" : "plain");
+  }
+}
+
+TEST(Inference, PrecisionNamesAndTheirDevices) {
+  EXPECT_EQ(parse_precision("fp32", torch::kCPU), torch::kFloat32);
+  EXPECT_EQ(parse_precision("bf16", torch::kCPU), torch::kBFloat16);
+  EXPECT_EQ(precision_name(torch::kBFloat16), "bf16");
+  EXPECT_EQ(precision_name(torch::kFloat16), "fp16");
+  EXPECT_EQ(test::error_message([] { parse_precision("fp16", torch::kCPU); }),
+            "precision fp16: LibTorch has no half-precision convolution on the CPU; use bf16 there (or a CUDA device)");
+  EXPECT_EQ(test::error_message([] { parse_precision("int8", torch::kCPU); }),
+            "precision 'int8': expected fp32, bf16 or fp16");
 }
 
 }  // namespace

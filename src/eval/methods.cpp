@@ -6,6 +6,7 @@
 #include <opencv2/xphoto.hpp>
 #endif
 
+#include "pconv/infer/device.h"
 #include "pconv/io/error.h"
 
 namespace pconv {
@@ -44,10 +45,12 @@ class FsrInpaint : public InpaintMethod {
 
 class ModelInpaint : public InpaintMethod {
  public:
-  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options)
-      : inpainter_(Inpainter::from_file(path, device)),
+  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options,
+               torch::Dtype precision)
+      : inpainter_(Inpainter::from_file(path, device, precision)),
         options_(options),
         name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
+              (precision == torch::kFloat32 ? "" : ", " + precision_name(precision)) +
               (options.poisson_blend ? ")" : ", no blending)")) {
     inpainter_.check(options_);
   }
@@ -73,7 +76,7 @@ bool have_fsr() {
 }
 
 std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius,
-                                           const InpaintOptions& model_options) {
+                                           const InpaintOptions& model_options, torch::Dtype precision) {
   if (spec == "telea") return std::make_unique<OpenCvInpaint>(cv::INPAINT_TELEA, "Telea (OpenCV)", radius);
   if (spec == "ns") return std::make_unique<OpenCvInpaint>(cv::INPAINT_NS, "Navier-Stokes (OpenCV)", radius);
   if (spec == "fsr") {
@@ -84,7 +87,7 @@ std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch:
 #endif
   }
   std::error_code ec;
-  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, device, model_options);
+  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, device, model_options, precision);
   throw Error("method '" + spec + "': expected telea, ns, fsr or an existing model file");
 }
 

@@ -26,6 +26,24 @@ torch::Device parse_device(const std::string& name) {
   throw Error("device '" + name + "': expected auto, cpu, cuda or cuda:N");
 }
 
+torch::Dtype parse_precision(const std::string& name, const torch::Device& device) {
+  if (name == "fp32") return torch::kFloat32;
+  if (name == "bf16") return torch::kBFloat16;
+  if (name == "fp16") {
+    if (device.is_cpu())
+      throw Error("precision fp16: LibTorch has no half-precision convolution on the CPU; use bf16 there (or a CUDA "
+                  "device)");
+    return torch::kFloat16;
+  }
+  throw Error("precision '" + name + "': expected fp32, bf16 or fp16");
+}
+
+std::string precision_name(torch::Dtype dtype) {
+  if (dtype == torch::kBFloat16) return "bf16";
+  if (dtype == torch::kFloat16) return "fp16";
+  return "fp32";
+}
+
 void set_threads(int threads) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // More threads than cores only adds contention, and each costs a stack.

@@ -24,21 +24,23 @@ std::string quality_name(const InpaintOptions& options) {
   return "custom";
 }
 
-void prepare_for_inference(Model& model, const torch::Device& device) {
+void prepare_for_inference(Model& model, const torch::Device& device, torch::Dtype precision) {
   model.net->to(device);
   model.net->eval();
   // Memory format first: it makes the one copy of each weight that folding then scales in place.
   model.net->set_channels_last(device.is_cpu());
   model.net->fold_batch_norm();
+  model.net->set_dtype(precision);
 }
 
-Inpainter::Inpainter(Model model, torch::Device device, std::string name)
-    : model_(std::move(model)), device_(device), name_(std::move(name)) {
-  prepare_for_inference(model_, device_);
+Inpainter::Inpainter(Model model, torch::Device device, std::string name, torch::Dtype precision)
+    : model_(std::move(model)), device_(device), name_(std::move(name)), precision_(precision) {
+  prepare_for_inference(model_, device_, precision_);
 }
 
-Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device) {
-  return Inpainter(load_model(model_path, device), device, model_path.string());
+Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device,
+                               torch::Dtype precision) {
+  return Inpainter(load_model(model_path, device), device, model_path.string(), precision);
 }
 
 void Inpainter::check(const InpaintOptions& options) const {
@@ -79,11 +81,12 @@ cv::Mat Inpainter::predict(const cv::Mat& rgb, const cv::Mat& hole, int ensemble
   cv::copyMakeBorder(hole, padded_hole, 0, rows - rgb.rows, 0, cols - rgb.cols, cv::BORDER_CONSTANT, cv::Scalar(255));
 
   c10::InferenceMode inference;
-  const torch::Tensor image = to_network(padded_rgb, model_.info.normalization).to(device_);
-  const torch::Tensor valid = valid_mask(padded_hole).to(device_);
+  const torch::Tensor image = to_network(padded_rgb, model_.info.normalization).to(device_, precision_);
+  const torch::Tensor valid = valid_mask(padded_hole).to(device_, precision_);
+  // The passes are averaged in float, whatever the network computes in.
   const auto pass = [&](const torch::Tensor& x, const torch::Tensor& m) {
     const Timings::Scope scope(timings, "network pass");
-    return model_.net.ptr()->forward(x, m);
+    return model_.net.ptr()->forward(x, m).to(torch::kFloat32);
   };
   torch::Tensor output = pass(image, valid);
   // A self-ensemble: the network's errors differ between mirrored and transposed copies of the

@@ -36,13 +36,16 @@ void PartialConv2dImpl::pretty_print(std::ostream& stream) const {
 
 std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::mask_update(const torch::Tensor& valid_channels) const {
   torch::NoGradGuard no_grad;
-  const torch::Tensor valid = torch::conv2d(valid_channels, window.to(valid_channels.dtype()), {}, options.stride(),
+  // Counted in at least float whatever the network computes in: a window's count reaches
+  // thousands, which bf16 (8 significant bits) would round. The channel counts themselves are exact.
+  const auto dtype = valid_channels.scalar_type(), exact = torch::promote_types(dtype, torch::kFloat32);
+  const torch::Tensor valid = torch::conv2d(valid_channels.to(exact), window.to(exact), {}, options.stride(),
                                             options.padding(), options.dilation());
   const double window_size = static_cast<double>(options.in_channels() * options.kernel_size() * options.kernel_size());
   // Counts are small integers, exact in float: 0.5 separates "no valid entry" from "some".
-  const torch::Tensor new_mask = valid.gt(0.5).to(valid.dtype());
+  const torch::Tensor new_mask = valid.gt(0.5).to(exact);
   const torch::Tensor ratio = new_mask * (window_size / valid.clamp_min(1.0));
-  return {new_mask, ratio};
+  return {new_mask.to(dtype), ratio.to(dtype)};
 }
 
 std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::forward_masked(const torch::Tensor& masked_input,

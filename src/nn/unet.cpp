@@ -130,22 +130,31 @@ void PConvUNetImpl::fold_batch_norm() {
   for (int64_t layer = 1; layer <= 2 * options_.depth(); ++layer) {
     if (!has_bn(layer)) continue;
     const auto& bn = bns_[layer - 1];
-    const torch::Tensor scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
-    const torch::Tensor shift = bn->bias - bn->running_mean * scale;
+    torch::Tensor& weight = options_.partial() ? pconvs_[layer - 1]->weight : convs_[layer - 1]->weight;
     // The convolutions of BN layers have no bias; the folded shift becomes one (an unregistered
     // member, so the network's state keeps the file's names).
-    if (options_.partial()) {
-      auto& conv = pconvs_[layer - 1];
-      conv->weight.mul_(scale.view({-1, 1, 1, 1}));
-      conv->bias = shift.clone();
-      conv->options.bias(true);
-    } else {
-      auto& conv = convs_[layer - 1];
-      conv->weight.mul_(scale.view({-1, 1, 1, 1}));
-      conv->bias = shift.clone();
-    }
+    torch::Tensor& bias = options_.partial() ? pconvs_[layer - 1]->bias : convs_[layer - 1]->bias;
+    // In at least float whatever the network's type (bf16 for inference), then rounded once to it.
+    const auto exact = torch::promote_types(weight.scalar_type(), torch::kFloat32);
+    const auto as_exact = [exact](const torch::Tensor& t) { return t.to(exact); };
+    const torch::Tensor scale = as_exact(bn->weight) / torch::sqrt(as_exact(bn->running_var) + bn->options.eps());
+    const torch::Tensor shift = as_exact(bn->bias) - as_exact(bn->running_mean) * scale;
+    weight.mul_(scale.to(weight.scalar_type()).view({-1, 1, 1, 1}));
+    bias = shift.to(weight.scalar_type());
+    if (options_.partial()) pconvs_[layer - 1]->options.bias(true);
   }
   folded_ = true;
+}
+
+void PConvUNetImpl::set_dtype(torch::Dtype dtype) {
+  to(dtype);
+  if (!folded_) return;
+  // Folded biases are not registered (see fold_batch_norm), so `to` does not reach them.
+  for (int64_t layer = 1; layer <= 2 * options_.depth(); ++layer) {
+    if (!has_bn(layer)) continue;
+    torch::Tensor& bias = options_.partial() ? pconvs_[layer - 1]->bias : convs_[layer - 1]->bias;
+    bias = bias.to(dtype);
+  }
 }
 
 void PConvUNetImpl::set_channels_last(bool on) {

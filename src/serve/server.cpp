@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "guarded_http_server.h"
+#include "pconv/infer/device.h"
 #include "pconv/io/error.h"
 #include "pconv/io/files.h"
 #include "pconv/io/image.h"
@@ -394,6 +395,7 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
   json body = model_metadata_json(model->info());
   body["file"] = options.model_name;
   body["device"] = model->device().str();
+  body["precision"] = precision_name(model->precision());
   body["tile"] = {{"size", options.inpaint.tile}, {"overlap", options.inpaint.overlap}};
   body["max_hole_radius"] = options.inpaint.max_hole_radius;
   body["context"] = options.inpaint.context;

@@ -20,9 +20,10 @@ class InpaintMethod {
 };
 
 /// "telea", "ns" (cv::inpaint, with `radius`), "fsr" (cv::xphoto FSR, when this OpenCV has it),
-/// or a model file (filled with `model_options`).
+/// or a model file (filled with `model_options`, computing in `precision`).
 std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius = 3,
-                                           const InpaintOptions& model_options = {});
+                                           const InpaintOptions& model_options = {},
+                                           torch::Dtype precision = torch::kFloat32);
 bool have_fsr();
 
 }  // namespace pconv

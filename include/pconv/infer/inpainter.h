@@ -64,16 +64,20 @@ void set_quality(InpaintOptions& options, const std::string& quality);
 std::string quality_name(const InpaintOptions& options);
 
 /// Readies a network for inference on `device`, as Inpainter does: evaluation mode, batch-norm
-/// folded into the convolutions, and on the CPU channels-last memory (oneDNN's fast path). The
-/// output equals the unprepared network's within float rounding; the network can no longer be
-/// trained or saved.
-void prepare_for_inference(Model& model, const torch::Device& device);
+/// folded into the convolutions, on the CPU channels-last memory (oneDNN's fast path), and its
+/// weights in `precision` (see parse_precision). In fp32 the output equals the unprepared
+/// network's within float rounding; the network can no longer be trained or saved.
+void prepare_for_inference(Model& model, const torch::Device& device, torch::Dtype precision = torch::kFloat32);
 
 class Inpainter {
  public:
   /// `name` identifies the model in errors (from_file uses the path).
-  Inpainter(Model model, torch::Device device, std::string name = "the model");
-  static Inpainter from_file(const std::filesystem::path& model_path, torch::Device device = torch::kCPU);
+  /// `precision`: the type the network computes in (fp32, or bf16 / fp16 where parse_precision
+  /// allows them); images, masks and results stay float.
+  Inpainter(Model model, torch::Device device, std::string name = "the model",
+            torch::Dtype precision = torch::kFloat32);
+  static Inpainter from_file(const std::filesystem::path& model_path, torch::Device device = torch::kCPU,
+                             torch::Dtype precision = torch::kFloat32);
 
   /// Fills the hole (CV_8U, non-zero = hole, same size as the image) of an 8- or 16-bit gray,
   /// BGR or BGRA image. Throws pconv::Error on a size mismatch or a hole that covers everything;
@@ -91,11 +95,13 @@ class Inpainter {
 
   const ModelInfo& info() const { return model_.info; }
   const torch::Device& device() const { return device_; }
+  torch::Dtype precision() const { return precision_; }
 
  private:
   Model model_;
   torch::Device device_;
   std::string name_;
+  torch::Dtype precision_;
 };
 
 }  // namespace pconv

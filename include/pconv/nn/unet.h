@@ -108,6 +108,10 @@ class PConvUNetImpl : public torch::nn::Module {
   void set_channels_last(bool on);
   bool channels_last() const { return channels_last_; }
 
+  /// Parameters, buffers and folded biases in `dtype` (bf16 or fp16 for faster inference); the
+  /// inputs must then be given in it too. Partial convolutions count the mask in float anyway.
+  void set_dtype(torch::Dtype dtype);
+
  private:
   torch::Tensor forward_partial(const torch::Tensor& image, const torch::Tensor& mask);
   torch::Tensor forward_plain(const torch::Tensor& image, const torch::Tensor& mask);
