@@ -66,8 +66,8 @@ int run(Options& o) {
     auto inpainter = std::make_shared<const Inpainter>(Inpainter::from_file(model_path, device, precision));
     inpainter->check(o.server.inpaint);
     server.set_model(inpainter);
-    log_info("ready: " + o.server.model_name + " on " + device.str() + " in " + o.precision + ", " + std::to_string(o.server.concurrency) +
-             " at a time, " + std::to_string(o.server.queue) + " more may wait");
+    log_info("ready: " + o.server.model_name + " on " + device.str() + " in " + o.precision + ", " +
+             std::to_string(o.server.concurrency) + " at a time, " + std::to_string(o.server.queue) + " more may wait");
   } catch (...) {
     server.stop();
     finish();

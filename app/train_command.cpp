@@ -119,6 +119,10 @@ Run add_train_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of weights, data order, crops and masks")->capture_default_str();
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--precision", o->precision,
+                  "fp32, or bf16: the network's forward pass in bf16 under autocast (faster where the processor "
+                  "has bf16 instructions); weights, gradients and the loss stay fp32. fp16 is not supported")
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "LibTorch threads; 0 = every core")->capture_default_str();
   cmd->add_option("--workers", o->workers, "Data loading threads")->capture_default_str();
   cmd->add_option("--cache-mb", o->cache_mb, "Memory for decoded training photos; 0 = decode every time")

@@ -1,7 +1,8 @@
 // Training throughput at 256×256, batch 4, of the paper's 256×256 network (depth 7, full width):
 // samples/s with the full loss (VGG-16 perceptual + style; random VGG weights, the speed is the
 // same) and with the pixel loss, fed by the real data pipeline (JPEG photos decoded, cropped and
-// masked on worker threads), and the share of the step time spent waiting for data.
+// masked on worker threads), and the share of the step time spent waiting for data; and in memory
+// with the forward pass in bf16 under autocast (pconv train --precision bf16).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "pconv/nn/loss.h"
 #include "pconv/nn/unet.h"
 #include "pconv/nn/vgg16.h"
+#include "pconv/train/autocast.h"
 #include "pconv/train/batch_loader.h"
 
 namespace {
@@ -41,6 +43,7 @@ const std::vector<fs::path>& photos() {
 void BM_TrainStep256(benchmark::State& state) {
   const bool full_loss = state.range(0) == 1;
   const bool pipeline = state.range(1) == 1;  // 0: one batch made in memory, as the Python script does
+  const torch::Dtype precision = state.range(2) == 1 ? torch::kBFloat16 : torch::kFloat32;  // pconv train --precision
   const int batch = 4, size = 256;
   pconv::set_threads(0);
   torch::manual_seed(0);
@@ -64,7 +67,12 @@ void BM_TrainStep256(benchmark::State& state) {
   const pconv::Batch fixed = loader.next();
   auto step = [&] {
     const pconv::Batch b = pipeline ? loader.next() : fixed;
-    const auto out = net(b.image * 2 - 1, b.mask) * 0.5 + 0.5;
+    torch::Tensor out;
+    {
+      const pconv::Autocast autocast(torch::kCPU, precision);
+      out = net(b.image * 2 - 1, b.mask);
+    }
+    out = out.to(torch::kFloat32) * 0.5 + 0.5;
     const auto terms = loss(out, b.image, b.mask);
     opt.zero_grad();
     terms.total.backward();
@@ -76,18 +84,21 @@ void BM_TrainStep256(benchmark::State& state) {
   for (auto _ : state) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   state.SetLabel(std::string(full_loss ? "full loss (VGG-16)" : "pixel loss") +
-                 (pipeline ? ", data pipeline" : ", batch in memory"));
+                 (pipeline ? ", data pipeline" : ", batch in memory") +
+                 (precision == torch::kBFloat16 ? ", bf16" : ""));
   state.counters["samples_per_s"] =
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["data_wait_share"] = (loader.wait_seconds() - wait0) / seconds;
 }
 
 BENCHMARK(BM_TrainStep256)
-    ->ArgNames({"full_loss", "pipeline"})
-    ->Args({0, 0})
-    ->Args({0, 1})
-    ->Args({1, 0})
-    ->Args({1, 1})
+    ->ArgNames({"full_loss", "pipeline", "bf16"})
+    ->Args({0, 0, 0})
+    ->Args({0, 1, 0})
+    ->Args({1, 0, 0})
+    ->Args({1, 1, 0})
+    ->Args({0, 0, 1})
+    ->Args({1, 0, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(4);

@@ -78,6 +78,11 @@ TEST(TrainConfig, ClearErrors) {
   bad = tiny(dir);
   bad.image_size = 36;
   expect_error([&] { bad.check(); }, "multiple of");
+  bad = tiny(dir);
+  bad.precision = "fp16";
+  expect_error([&] { bad.check(); }, "fp16: not supported for training (fp16 needs loss scaling");
+  bad.precision = "int8";
+  expect_error([&] { bad.check(); }, "must be fp32 or bf16");
   // Settings round-trip through JSON.
   TrainOptions copy;
   copy.merge(o.to_json(), "round trip");
@@ -152,6 +157,30 @@ TEST(Train, ResumedRunEqualsUninterruptedRun) {
   const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
   EXPECT_EQ(metadata["training"]["loss"], "pixel: valid + hole + tv");
   EXPECT_EQ(metadata["training"]["iterations"], 6);
+}
+
+// bf16 autocast: the forward pass computes in bf16 (the weights end up different from an fp32
+// run's), stays finite, and resumes bit for bit like fp32.
+TEST(Train, Bf16StepsTrainAndResumeExactly) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 4, 64, 48);
+  TrainOptions o = tiny(dir);
+  o.precision = "bf16";
+  const auto [a, b] = train_straight_and_resumed(dir.path(), o);
+  TrainOptions fp32 = tiny(dir);
+  fp32.out = (dir / "fp32").string();
+  fp32.finetune_from = 4;
+  const TrainResult c = train(fp32, false);
+  const auto bf16_weights = weights(a.model), fp32_weights = weights(c.model);
+  double largest = 0;
+  for (const auto& [name, t] : bf16_weights) {
+    ASSERT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
+    if (t.is_floating_point()) largest = std::max(largest, (t - fp32_weights.at(name)).abs().max().item<double>());
+  }
+  EXPECT_GT(largest, 0.0) << "the bf16 run computed exactly as fp32";
+  EXPECT_LT(largest, 0.05) << "six small steps apart";
+  const auto metadata = nlohmann::json::parse(read_safetensors(a.model).metadata.at("pconv"));
+  EXPECT_EQ(metadata["training"]["precision"], "bf16");
 }
 
 TEST(Train, TextureLossesResumeExactly) {

@@ -45,8 +45,7 @@ class FsrInpaint : public InpaintMethod {
 
 class ModelInpaint : public InpaintMethod {
  public:
-  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options,
-               torch::Dtype precision)
+  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options, torch::Dtype precision)
       : inpainter_(Inpainter::from_file(path, device, precision)),
         options_(options),
         name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +

@@ -31,8 +31,9 @@ torch::Dtype parse_precision(const std::string& name, const torch::Device& devic
   if (name == "bf16") return torch::kBFloat16;
   if (name == "fp16") {
     if (device.is_cpu())
-      throw Error("precision fp16: LibTorch has no half-precision convolution on the CPU; use bf16 there (or a CUDA "
-                  "device)");
+      throw Error(
+          "precision fp16: LibTorch has no half-precision convolution on the CPU; use bf16 there (or a CUDA "
+          "device)");
     return torch::kFloat16;
   }
   throw Error("precision '" + name + "': expected fp32, bf16 or fp16");

@@ -38,8 +38,7 @@ Inpainter::Inpainter(Model model, torch::Device device, std::string name, torch:
   prepare_for_inference(model_, device_, precision_);
 }
 
-Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device,
-                               torch::Dtype precision) {
+Inpainter Inpainter::from_file(const std::filesystem::path& model_path, torch::Device device, torch::Dtype precision) {
   return Inpainter(load_model(model_path, device), device, model_path.string(), precision);
 }
 

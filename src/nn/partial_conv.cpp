@@ -1,5 +1,7 @@
 #include "pconv/nn/partial_conv.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
 #include <cmath>
 
 namespace pconv {
@@ -36,6 +38,8 @@ void PartialConv2dImpl::pretty_print(std::ostream& stream) const {
 
 std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::mask_update(const torch::Tensor& valid_channels) const {
   torch::NoGradGuard no_grad;
+  // Not under autocast either, which would cast this convolution to bf16 in a bf16 training step.
+  const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   // Counted in at least float whatever the network computes in: a window's count reaches
   // thousands, which bf16 (8 significant bits) would round. The channel counts themselves are exact.
   const auto dtype = valid_channels.scalar_type(), exact = torch::promote_types(dtype, torch::kFloat32);
@@ -64,9 +68,11 @@ std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::reweight(const torch
                                                                      const torch::Tensor& valid_channels) const {
   auto [new_mask, ratio] = mask_update(valid_channels);
   // In place: the convolution's backward does not need its output, and these maps are the
-  // largest tensors of the network.
-  out.mul_(ratio);
-  if (options.bias()) out.addcmul_(new_mask, bias.view({1, -1, 1, 1}));
+  // largest tensors of the network. Under autocast `out` is bf16 while the masks stay float, and
+  // in-place kernels do not mix types.
+  const auto dtype = out.scalar_type();
+  out.mul_(ratio.to(dtype));
+  if (options.bias()) out.addcmul_(new_mask.to(dtype), bias.to(dtype).view({1, -1, 1, 1}));
   return {out, new_mask};
 }
 

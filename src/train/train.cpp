@@ -22,6 +22,7 @@
 #include "pconv/nn/model_file.h"
 #include "pconv/nn/random_features.h"
 #include "pconv/nn/vgg16.h"
+#include "pconv/train/autocast.h"
 #include "pconv/train/batch_loader.h"
 #include "pconv/train/distributed.h"
 #include "pconv/train/gradient_reducer.h"
@@ -256,7 +257,12 @@ class TrainingRun {
   std::map<std::string, double> train_step() {
     const Batch batch = loader_->next();
     const torch::Tensor image = batch.image.to(device_), mask = batch.mask.to(device_);
-    const torch::Tensor output = net_->forward((image - mean_) / std_, mask) * std_ + mean_;
+    torch::Tensor output;
+    {
+      const Autocast autocast(device_, o_.precision == "bf16" ? torch::kBFloat16 : torch::kFloat32);
+      output = net_->forward((image - mean_) / std_, mask);
+    }
+    output = output.to(torch::kFloat32) * std_ + mean_;
     LossTerms terms = (*loss_)(output, image, mask);
     std::map<std::string, double> local = terms.values();
     if (adversary_) {
@@ -359,7 +365,8 @@ class TrainingRun {
                                             std::to_string(o_.max_hole) + ", blobs " + std::to_string(o_.blobs)
                                       : "augmented from " + o_.mask_dir},
         {"seed", o_.seed},
-        {"device", device_.str()}};
+        {"device", device_.str()},
+        {"precision", o_.precision}};
     if (loss_->uses_features()) {
       summary["weights"]["perceptual"] = o_.w_perceptual;
       summary["weights"]["style"] = o_.w_style;

@@ -45,6 +45,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("out", o.out);
   v("seed", o.seed);
   v("device", o.device);
+  v("precision", o.precision);
   v("threads", o.threads);
   v("workers", o.workers);
   v("cache_mb", o.cache_mb);
@@ -110,6 +111,12 @@ void TrainOptions::check() const {
                                      std::pair{"validate_every", validate_every}, std::pair{"log_every", log_every}})
     if (every < 1) throw OptionError(field, to_string(every), "must be at least 1");
   if (dist_timeout < 1) throw OptionError("dist_timeout", to_string(dist_timeout), "must be at least 1 second");
+  if (precision == "fp16")
+    throw OptionError("precision", "fp16",
+                      "not supported for training (fp16 needs loss scaling, which pconv's trainer does not do); "
+                      "use bf16 (CPU or CUDA) or fp32");
+  if (precision != "fp32" && precision != "bf16")
+    throw OptionError("precision", "'" + precision + "'", "must be fp32 or bf16");
   if (export_dtype != "float32" && export_dtype != "float16")
     throw OptionError("export_dtype", "'" + export_dtype + "'", "must be float32 or float16");
   const int feature_choices = int{!vgg.empty()} + int{random_features} + int{pixel_loss};

@@ -54,6 +54,9 @@ struct TrainOptions {
   std::string out = "runs/pconv";
   uint64_t seed = 0;
   std::string device = "auto";
+  /// fp32, or bf16: the network's forward pass under autocast in bf16 (weights, gradients, the
+  /// optimiser and the loss stay fp32). fp16 is refused: it needs loss scaling.
+  std::string precision = "fp32";
   int threads = 0;             ///< LibTorch threads; 0 = every core
   int workers = 2;             ///< data threads
   int cache_mb = 2048;         ///< memory for decoded training photos (0: decode every time)
