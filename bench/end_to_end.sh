@@ -2,7 +2,7 @@
 # `pconv inpaint` from start to exit, as a user runs it: wall time and peak RSS of the process
 # (GNU time), the median of ROUNDS runs, and the --timings breakdown of the last run.
 #   - 512×512 photo, irregular strokes, a paper-size model (depth 8, 130 MB of float32 weights):
-#     one pass without blending, --quality fast and the defaults;
+#     one pass without blending, the defaults (--quality fast), bf16, and --quality best;
 #   - the README's example (640×400) with the bundled model, defaults;
 #   - a 4000×3000 JPEG with the bundled model, defaults: two 40-pixel spots, 1% and 10% in holes.
 #   bench/end_to_end.sh [BUILD_DIR]     (ROUNDS, THREADS, CASES="small large" from the environment)
@@ -52,6 +52,10 @@ run "512x512, paper-size model, 1 pass, no blend" -i "$work/photo512.png" -m "$w
   -o "$work/out.png" --model "$work/paper.safetensors" --ensemble 1 --blend none
 run "512x512, paper-size model, defaults" -i "$work/photo512.png" -m "$work/mask512.png" \
   -o "$work/out.png" --model "$work/paper.safetensors"
+run "512x512, paper-size model, defaults, bf16" -i "$work/photo512.png" -m "$work/mask512.png" \
+  -o "$work/out.png" --model "$work/paper.safetensors" --precision bf16
+run "512x512, paper-size model, --quality best" -i "$work/photo512.png" -m "$work/mask512.png" \
+  -o "$work/out.png" --model "$work/paper.safetensors" --quality best
 run "640x400 README example, bundled model, defaults" -i "$root/examples/ladybird.jpg" \
   -m "$root/examples/ladybird_mask.png" -o "$work/out.jpg"
 fi
