@@ -42,8 +42,7 @@ int main(int argc, char** argv) try {
   Model model = bench::paper_model();
   prepare_for_inference(model, torch::kCPU, precision);
   torch::manual_seed(1);
-  const torch::Tensor x = torch::randn({1, 3, kSize, kSize}).to(precision),
-                      m = bench::stroke_mask(kSize).to(precision);
+  const torch::Tensor x = torch::randn({1, 3, kSize, kSize}).to(precision), m = bench::stroke_mask(kSize).to(precision);
   c10::InferenceMode inference;
   model.net->forward(x, m);  // warm-up: first-call allocations and oneDNN primitives
   std::vector<double> ms;
