@@ -113,9 +113,10 @@ class Mapping {
   // neighbouring tensor stay.
   void release(const uint8_t* first, uint64_t length) const {
     static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const uintptr_t begin = (reinterpret_cast<uintptr_t>(first) + page - 1) / page * page;
-    const uintptr_t end = (reinterpret_cast<uintptr_t>(first) + length) / page * page;
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    const uint8_t* last = first + length;
+    const uint8_t* begin = first + (page - reinterpret_cast<uintptr_t>(first) % page) % page;
+    const uint8_t* end = last - reinterpret_cast<uintptr_t>(last) % page;
+    if (end > begin) ::madvise(const_cast<uint8_t*>(begin), static_cast<size_t>(end - begin), MADV_DONTNEED);
   }
 
  private:
