@@ -124,6 +124,14 @@ TEST(Regions, EachGroupOfHolesGetsItsContextAndTheNetworksMultiple) {
   cv::Mat chain = cv::Mat::zeros(600, 2000, CV_8U);
   for (int x : {100, 350, 600}) cv::circle(chain, {x, 300}, 10, 255, -1);
   EXPECT_EQ(plan_regions(chain, 128, 32, 8).size(), 1u);
+
+  // Thousands of specks: one region around them all, planned without comparing every pair.
+  cv::Mat specks = cv::Mat::zeros(3000, 4000, CV_8U);
+  for (int i = 0; i < 4000; ++i) specks.at<uint8_t>(1000 + (i / 100) * 20, 1000 + (i % 100) * 20) = 255;
+  const std::vector<cv::Rect> one = plan_regions(specks, 128, 32, 128);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_TRUE(one[0].contains({1000 - 128, 1000 - 128}));
+  EXPECT_TRUE(one[0].contains({1000 + 99 * 20 + 128, 1000 + 39 * 20 + 128}));
 }
 
 // A region is filled as if it were the whole image: the fill of a photo with two far-apart spots

@@ -21,6 +21,8 @@ double hole_scale(double radius, int max_radius) {
 }
 
 namespace {
+constexpr size_t kMaxGroups = 1000;
+
 // Grows [start, start + length) to `target` pixels inside [0, limit), keeping it centred where it can.
 void grow_axis(int& start, int& length, int target, int limit) {
   target = std::min(target, limit);
@@ -65,6 +67,13 @@ std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hol
   std::vector<std::vector<cv::Point>> outlines;
   cv::findContours(hole != 0, outlines, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   std::vector<cv::Rect> regions;
+  // Joining compares every pair: thousands of specks (a noisy or dithered mask) become one region
+  // around all of them instead.
+  if (outlines.size() > kMaxGroups) {
+    std::vector<cv::Point> all;
+    for (const auto& outline : outlines) all.insert(all.end(), outline.begin(), outline.end());
+    outlines = {std::move(all)};
+  }
   for (const auto& outline : outlines) {
     const cv::Rect box = cv::boundingRect(outline);
     // One pixel more on each side gives the distance transform the hole's edge there.

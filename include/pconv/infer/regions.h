@@ -20,7 +20,8 @@ double hole_scale(double radius, int max_radius);
 /// = hole; at least one). Each group of holes gets `context` pixels of photo on every side at the
 /// scale it is filled at (hole_scale of its radius and `max_hole_radius`), and is grown, where the
 /// image allows, to a multiple of `multiple` pixels at full scale, which the network would
-/// otherwise pad with hole; groups whose rectangles meet are joined.
+/// otherwise pad with hole; groups whose rectangles meet are joined. More than a thousand groups
+/// (specks of a noisy mask) make one region around all of them.
 std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple);
 
 }  // namespace pconv
