@@ -2,6 +2,8 @@
 build/release/bench/train_bench (same machine, same LibTorch: Debian's python3-torch 1.13.1).
 
     /usr/bin/python3 bench/train_bench.py        # apt-get install python3-torch first
+    /usr/bin/python3 bench/train_bench.py --bf16 # the forward pass under torch.autocast in bf16,
+                                                 # as `pconv train --precision bf16` runs it
 """
 import os
 import sys
@@ -23,8 +25,12 @@ for full in [f for f in (False, True) if f or "--full-only" not in sys.argv][: 1
     mask = (torch.rand(batch, 1, size // 8, size // 8) > 0.25).float()
     mask = torch.nn.functional.interpolate(mask, scale_factor=8)
 
+    bf16 = "--bf16" in sys.argv
+
     def step():
-        out = net(image * 2 - 1, mask) * 0.5 + 0.5
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = net(image * 2 - 1, mask)
+        out = out.float() * 0.5 + 0.5
         loss = inpainting_loss(out, image, mask, vgg)
         opt.zero_grad()
         loss.backward()
@@ -35,4 +41,5 @@ for full in [f for f in (False, True) if f or "--full-only" not in sys.argv][: 1
     for _ in range(steps):
         step()
     dt = (time.perf_counter() - t0) / steps
-    print(f"python {'full loss (VGG-16)' if full else 'pixel loss'}: {dt * 1000:.0f} ms/step, {batch / dt:.3f} samples/s")
+    print(f"python {'full loss (VGG-16)' if full else 'pixel loss'}{', bf16' if bf16 else ''}: "
+          f"{dt * 1000:.0f} ms/step, {batch / dt:.3f} samples/s")
