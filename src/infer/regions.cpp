@@ -78,7 +78,7 @@ std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hol
     const cv::Rect box = cv::boundingRect(outline);
     // One pixel more on each side gives the distance transform the hole's edge there.
     const cv::Rect ring = (box + cv::Size(2, 2) - cv::Point(1, 1)) & image;
-    const double scale = hole_scale(hole_radius(hole(ring)), max_hole_radius);
+    const double scale = max_hole_radius > 0 ? hole_scale(hole_radius(hole(ring)), max_hole_radius) : 1.0;
     const int margin = static_cast<int>(std::ceil(context / scale));
     cv::Rect region = (box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & image;
     if (scale == 1.0) {
