@@ -40,6 +40,9 @@ std::filesystem::path bundled_model_path();
 /// fills (inpaint, serve, evaluate).
 void add_fill_options(CLI::App* cmd, InpaintOptions& options);
 
+/// --dilate N: grow every hole by N pixels before filling (inpaint, serve, evaluate).
+void add_dilate_option(CLI::App* cmd, int& pixels);
+
 /// --precision fp32|bf16|fp16: the type the network computes in (inpaint, serve, evaluate);
 /// parse_precision checks it against the device.
 void add_precision_option(CLI::App* cmd, std::string& precision);

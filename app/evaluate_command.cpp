@@ -11,13 +11,15 @@
 #include "pconv/io/log.h"
 #include "pconv/io/progress.h"
 
+namespace fs = std::filesystem;
+
 namespace pconv::app {
 namespace {
 
 struct Options {
   EvaluationOptions evaluation;
   std::string images, masks, out, device = "auto", precision = "fp32";
-  std::vector<std::string> methods{"telea", "ns"};
+  std::vector<std::string> methods;  // none given: the bundled model, Telea and Navier-Stokes
   int radius = 3;
   double max_megapixels = kDefaultMaxPixels / 1e6;
   InpaintOptions fill;  // models only
@@ -30,7 +32,11 @@ int run(Options& o) {
   // NaN and negative values become 0, which check() refuses.
   e.max_pixels = o.max_megapixels > 0 ? static_cast<int64_t>(o.max_megapixels * 1e6) : 0;
   e.check();
-  if (o.methods.empty()) throw Error("no methods to evaluate: give --method telea, ns, fsr or a model file");
+  if (o.methods.empty()) {
+    const fs::path bundled = bundled_model_path();
+    if (!bundled.empty()) o.methods.push_back(bundled.string());
+    o.methods.insert(o.methods.end(), {"telea", "ns"});
+  }
   // Parallel images each want a core: LibTorch then runs single-threaded inside each.
   set_threads(e.jobs > 1 ? 1 : 0);
   const torch::Device device = parse_device(o.device);
@@ -60,8 +66,9 @@ Run add_evaluate_command(CLI::App& root) {
       root.add_subcommand("evaluate", "Score models and classical methods per hole bucket (the paper's Table 1)");
   cmd->add_option("--images,-i", o->images, "Folder of ground-truth photos")->required();
   cmd->add_option("--masks,-m", o->masks, "A mask set from pconv masks; default: masks generated per category");
-  cmd->add_option("--method", o->methods, "telea, ns, fsr (OpenCV xphoto) or a model file; repeat for several")
-      ->capture_default_str();
+  cmd->add_option("--method", o->methods,
+                  "telea, ns, fsr (OpenCV xphoto), a model file, or NAME=MODEL_FILE to name it in the report; repeat "
+                  "for several (default: the bundled model, telea and ns)");
   cmd->add_option("--out,-o", o->out, "Folder for report.md, report.csv, report.json, report.html")->required();
   cmd->add_option("--size", e.size, "Square centre crop of each photo; 0 = native size")->capture_default_str();
   cmd->add_option("--per-category", e.per_category, "Generated masks per bucket and border category")
@@ -74,11 +81,13 @@ Run add_evaluate_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--radius", o->radius, "Neighbourhood radius of Telea and Navier-Stokes")->capture_default_str();
   add_fill_options(cmd, o->fill);  // models only
+  add_dilate_option(cmd, e.dilate);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (models)")->capture_default_str();
   add_precision_option(cmd, o->precision);
   const FlagNames flags = {{"size", "--size"},     {"per_category", "--per-category"},
                            {"jobs", "--jobs"},     {"max_pixels", "--max-megapixels"},
-                           {"images", "--images"}, {"masks", "--masks"}};
+                           {"images", "--images"}, {"masks", "--masks"},
+                           {"dilate", "--dilate"}};
   return [o, flags] { return run_naming_flags(flags, [o] { return run(*o); }); };
 }
 

@@ -26,7 +26,7 @@ namespace {
 struct Options {
   std::string image, mask, model, output, device = "auto", precision = "fp32";
   bool invert_mask = false, resize_mask = false, quiet = false, timings = false;
-  int threads = 0, jpeg_quality = 95;
+  int threads = 0, jpeg_quality = 95, dilate = 0;
   double max_megapixels = kDefaultMaxPixels / 1e6;
   InpaintOptions inpaint;
 
@@ -98,6 +98,15 @@ TileProgress tile_progress(const std::string& name, bool quiet) {
   };
 }
 
+// Creates the output's folder, as folder mode does, once there is something to write into it.
+void create_parent_folder(const fs::path& output) {
+  std::error_code ec;
+  const fs::path folder = output.parent_path();
+  if (folder.empty() || fs::is_directory(folder, ec)) return;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(folder.string() + ": cannot create the output folder (" + ec.message() + ")");
+}
+
 // Fills one image and writes the result; throws pconv::Error on any problem with this file.
 void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const fs::path& mask_path,
                   const fs::path& output_path, const Options& o, Timings job_timings = {}) {
@@ -118,11 +127,13 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
   {
     const Timings::Scope scope(timings, "mask (read, threshold)");
     mask = hole_for(image, image_path, mask_path, o);
+    mask.hole = grow_hole(mask.hole, o.dilate);
     hole_pixels = cv::countNonZero(mask.hole);
   }
   const cv::Mat& hole = mask.hole;
   if (hole_pixels == 0) {
     log_info(image_path.string() + ": the mask has no hole pixels; the output is the input unchanged");
+    create_parent_folder(output_path);
     if (lower_extension(image_path) == lower_extension(output_path)) {
       write_file_atomic(output_path, read_file(image_path));
     } else {
@@ -142,6 +153,7 @@ void inpaint_file(const Inpainter& inpainter, const fs::path& image_path, const 
   }
   {
     const Timings::Scope scope(timings, "encode and write");
+    create_parent_folder(output_path);
     save_image(output_path, result, o.jpeg_quality);
   }
   const double seconds = stopwatch.seconds();
@@ -228,8 +240,10 @@ int run(const Options& o) {
     if (o.timings) std::cerr << "pconv: start-up timings:\n" << startup.report();
     return run_folder(inpainter, o);
   }
+  // An existing folder, or one to be made ("out/"), receives the image under its own name.
   fs::path output = o.output;
-  if (fs::is_directory(output, ec)) output /= fs::path(o.image).filename();
+  const bool folder = fs::is_directory(output, ec) || (!o.output.empty() && o.output.back() == '/');
+  if (folder) output /= fs::path(o.image).filename();
   if (!o.mask.empty() && fs::is_directory(o.mask, ec))
     throw Error(o.mask + ": --mask is a folder, but --image is a single file");
   if (!is_image_extension(lower_extension(output)))
@@ -254,6 +268,7 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_flag("--resize-mask", o->resize_mask,
                 "Scale a mask whose size differs from the image, nearest neighbour (default: off)");
   add_fill_options(cmd, o->inpaint);
+  add_dilate_option(cmd, o->dilate);
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   add_precision_option(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads; 0 = every core")->capture_default_str();

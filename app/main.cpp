@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "pconv/infer/inpainter.h"
 #include "pconv/io/error.h"
+#include "pconv/io/image.h"
+#include "suggest.h"
 
 namespace fs = std::filesystem;
 
@@ -81,6 +83,14 @@ void add_fill_options(CLI::App* cmd, InpaintOptions& options) {
       ->default_str("poisson");
 }
 
+void add_dilate_option(CLI::App* cmd, int& pixels) {
+  cmd->add_option("--dilate", pixels,
+                  "Grow every hole by this many pixels before filling, so that an object's halo and shadow, "
+                  "which a painted mask misses, go with it")
+      ->check(CLI::Range(0, kMaxGrowPixels))
+      ->capture_default_str();
+}
+
 void add_precision_option(CLI::App* cmd, std::string& precision) {
   cmd->add_option("--precision", precision,
                   "Type the network computes in: fp32; bf16 (CPU with oneDNN or CUDA: faster, the fill within a "
@@ -114,7 +124,11 @@ int run_pconv(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return root.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "pconv: error: " << e.what() << " (see --help)" << std::endl;
+    std::string help = "pconv";
+    for (CLI::App* sub : root.get_subcommands({}))
+      if (sub->parsed()) help += " " + sub->get_name();
+    std::cerr << "pconv: error: " << e.what() << suggest_for(root, argc, argv) << "; see " << help << " --help"
+              << std::endl;
     return 2;
   }
   for (auto& [app, run] : commands)

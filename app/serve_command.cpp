@@ -108,6 +108,7 @@ Run add_serve_command(CLI::App& root) {
                   "from the address printed at start")
       ->envname("PCONV_TOKEN");
   add_fill_options(cmd, s.inpaint);
+  add_dilate_option(cmd, s.dilate);
   cmd->add_option("--web-dir", s.web_dir,
                   "Serve the page from this folder (web/), read at every request: for working on it without a "
                   "rebuild (default: the page built in)");

@@ -64,7 +64,7 @@ int run(const CLI::App* cmd, const Options& options) {
                                 {"communication_share", result.communication_share}}
                      .dump()
               << std::endl;
-  return 0;  // a signal stops training cleanly: the checkpoint is written (signals.h)
+  return 0;  // a signal stops training cleanly: checkpoint and model are written (signals.h)
 }
 
 }  // namespace
@@ -110,6 +110,9 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--d-width", o->d_width, "Channels of the critic's first layer")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per step")->capture_default_str();
   cmd->add_option("--iterations", o->iterations, "Total steps of the run (both stages)")->capture_default_str();
+  cmd->add_option("--time-limit", o->time_limit,
+                  "Stop after this much training time (20m, 1h30m, 90s), with a checkpoint and the model file; "
+                  "--resume goes on from there (default: none)");
   cmd->add_option("--lr", o->lr, "Adam learning rate of stage 1")->capture_default_str();
   cmd->add_option("--finetune-lr", o->finetune_lr, "Learning rate of stage 2 (encoder BN frozen)")
       ->capture_default_str();

@@ -220,7 +220,7 @@ TEST_F(Cli, ErrorsNameTheFileAndLeaveNoOutput) {
       {common() + "-i " + p("photo.png") + " -m " + p("small_mask.png") + " -o " + p("out.png"), "48x36"},
       {common() + "-i " + p("photo.png") + " -m " + p("full_mask.png") + " -o " + p("out.png"),
        "covers the whole image"},
-      {common() + io + " -o " + p("no/such/dir/out.png"), "out.png: cannot write"},
+      {common() + io + " -o " + p("photo.png/out.png"), "photo.png: cannot create the output folder"},
       {common() + io + " -o " + p("out.unknown"), "cannot tell an image format"},
       {"--model " + p("bad.safetensors") + " " + io + " -o " + p("out.png"), "bad.safetensors"},
       {"--model " + p("nothing.safetensors") + " " + io + " -o " + p("out.png"), "nothing.safetensors: no such file"},
@@ -282,6 +282,68 @@ TEST_F(Cli, EmptyMaskCopiesTheInputWithANote) {
   EXPECT_EQ(read_file(dir / "same.png"), read_file(dir / "photo.png"));
 }
 
+TEST_F(Cli, MistypedOptionsAndCommandsGetASuggestion) {
+  const auto option = pconv("inpaint -i a.png -o b.png --ensembel 2");
+  EXPECT_EQ(option.code, 2);
+  EXPECT_NE(option.output.find("did you mean --ensemble instead of --ensembel?"), std::string::npos) << option.output;
+  EXPECT_NE(option.output.find("see pconv inpaint --help"), std::string::npos) << option.output;
+  EXPECT_EQ(std::count(option.output.begin(), option.output.end(), '\n'), 1) << option.output;
+  const auto command = pconv("inpant -i a.png");
+  EXPECT_EQ(command.code, 2);
+  EXPECT_NE(command.output.find("did you mean 'pconv inpaint'?"), std::string::npos) << command.output;
+  const auto far = pconv("inpaint -i a.png -o b.png --zzzzzzzz");
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
+}
+
+TEST_F(Cli, SingleFileModeCreatesTheOutputFolder) {
+  const std::string io = "inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png");
+  const auto nested = pconv(io + " -o " + p("new/deeper/out.png"));
+  EXPECT_EQ(nested.code, 0) << nested.output;
+  EXPECT_TRUE(fs::exists(dir / "new" / "deeper" / "out.png"));
+  const auto folder = pconv(io + " -o " + p("results") + "/");
+  EXPECT_EQ(folder.code, 0) << folder.output;
+  EXPECT_TRUE(fs::exists(dir / "results" / "photo.png"));
+}
+
+TEST_F(Cli, DilateGrowsTheHoleAndNothingElseChanges) {
+  const std::string io = "inpaint " + common() + "-i " + p("photo.png") + " -m " + p("mask.png");
+  const auto r = pconv(io + " --dilate 4 -o " + p("grown.png"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const cv::Mat out = load_image(dir / "grown.png"), grown = grow_hole(hole, 4);
+  EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, grown == 0), 0.0);
+  EXPECT_GT(cv::norm(out, image, cv::NORM_L1, grown & ~hole), 0.0) << "the band around the hole is filled too";
+  const auto bad = pconv(io + " --dilate -1 -o " + p("bad.png"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.output.find("--dilate"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.png"));
+}
+
+// A PNG with a colour profile libpng finds fault with: its complaint must not reach the user.
+TEST_F(Cli, ColourProfileWarningsOfLibpngStayQuiet) {
+  std::vector<uint8_t> png = read_file(dir / "photo.png");
+  const std::string body = std::string("iCCP") + "icc" + '\0' + '\0' + "not a zlib stream at all";
+  uint32_t crc = 0xFFFFFFFFu;
+  for (const char c : body) {
+    crc ^= static_cast<uint8_t>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  crc = ~crc;
+  std::vector<uint8_t> chunk;
+  const auto put32 = [&chunk](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) chunk.push_back(static_cast<uint8_t>(v >> shift));
+  };
+  put32(static_cast<uint32_t>(body.size() - 4));
+  chunk.insert(chunk.end(), body.begin(), body.end());
+  put32(crc);
+  png.insert(png.begin() + 33, chunk.begin(), chunk.end());  // after the signature and IHDR
+  write_file_atomic(dir / "profiled.png", png);
+  const auto r = pconv("inpaint " + common() + "-i " + p("profiled.png") + " -m " + p("mask.png") + " -o " +
+                       p("out.png") + " --quiet");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "") << "no libpng warning";
+  EXPECT_EQ(load_image(dir / "profiled.png").size(), image.size());
+}
+
 TEST_F(Cli, GreyMaskPixelsGiveAWarning) {
   cv::imwrite(p("soft_mask.jpg"), hole, {cv::IMWRITE_JPEG_QUALITY, 30});
   const auto r =
@@ -304,6 +366,13 @@ TEST_F(Cli, OptionErrorsNameTheFlag) {
       {"evaluate --images " + p("photos") + " --out " + p("r") + " --size 8",
        "--size 8: use 0 (native) or at least 32"},
       {"evaluate --images " + p("photos") + " --out " + p("r") + " --jobs 0", "--jobs 0: must be at least 1"},
+      {"evaluate --images " + p("photos") + " --out " + p("r") + " --method a=" + model.string() +
+           " --method a=" + model.string(),
+       "two methods are both called 'a'"},
+      {"evaluate --images " + p("photos") + " --out " + p("r") + " --method a=" + p("none.safetensors"),
+       "none.safetensors: no such model file"},
+      {"train --train " + p("photos") + " --out " + p("run") + " --pixel-loss --time-limit 20",
+       "--time-limit '20': expected a duration such as 20m"},
       {"train --train " + p("photos") + " --out " + p("run") + " --pixel-loss --batch-size 0",
        "--batch-size 0: must be at least 1"},
       {"train --train " + p("photos") + " --out " + p("run"),
@@ -360,8 +429,22 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
                        " --size 64 --method telea --method " + model.string() + " --out " + p("report") + " --jobs 1");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("| Telea (OpenCV) |"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("PConv U-Net (model.safetensors)"), std::string::npos) << r.output;
+  // A model named model.safetensors is labelled by its folder, as pconv train's runs are.
+  EXPECT_NE(r.output.find("PConv U-Net (" + dir.path().filename().string() + ")"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(dir / "report" / "report.html"));
+  // Each column says how many samples it has; each winner, the spread of its mean.
+  EXPECT_NE(r.output.find("0.3-0.4 N (n=2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("** ±"), std::string::npos) << r.output;
+  // Named models; with no method named, the bundled model against Telea and Navier-Stokes.
+  const auto named = pconv("evaluate --images " + p("photos") + " --masks " + p("set") +
+                           " --size 64 --method mine=" + model.string() + " --out " + p("named") + " --jobs 1");
+  ASSERT_EQ(named.code, 0) << named.output;
+  EXPECT_NE(named.output.find("| mine |"), std::string::npos) << named.output;
+  const auto defaults =
+      pconv("evaluate --images " + p("photos") + " --size 64 --per-category 1 --out " + p("defaults") + " --jobs 1");
+  ASSERT_EQ(defaults.code, 0) << defaults.output;
+  for (const char* method : {"| PConv U-Net (pconv.safetensors) |", "| Telea (OpenCV) |", "| Navier-Stokes (OpenCV) |"})
+    EXPECT_NE(defaults.output.find(method), std::string::npos) << method << "\n" << defaults.output;
   const auto bad = pconv("evaluate --images " + p("nothing") + " --out " + p("r2"));
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.output.find("nothing"), std::string::npos) << bad.output;

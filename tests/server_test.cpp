@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -482,6 +483,63 @@ TEST_F(Server, QualityFieldAndDebugTimings) {
   EXPECT_TRUE(timed.back());
   for (const char* stage : {"debug: ", "96x72", "decode image and mask", "network pass", "encode", "total"})
     EXPECT_NE(log.find(stage), std::string::npos) << stage << "\n" << log;
+}
+
+// The dilate field grows the hole the fill receives; the server's --dilate is the default.
+TEST_F(Server, DilateFieldGrowsTheHole) {
+  std::vector<int> holes;
+  std::mutex mutex;
+  ServerOptions o;
+  o.dilate = 2;
+  start(o, true, [&](const cv::Mat& image, const cv::Mat& hole, const InpaintOptions&) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    holes.push_back(cv::countNonZero(hole));
+    return image.clone();
+  });
+  auto with_dilate = [&](const std::string& pixels) {
+    httplib::MultipartFormDataItems items = form(png(image), png(hole));
+    items.push_back({"dilate", pixels, "", ""});
+    return post(items);
+  };
+  EXPECT_EQ(post(form(png(image), png(hole)))->status, 200);
+  EXPECT_EQ(with_dilate("0")->status, 200);
+  EXPECT_EQ(with_dilate("6")->status, 200);
+  for (const char* bad : {"-1", "x", "1001", "2.5", ""}) {
+    const auto r = with_dilate(bad);
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_EQ(error_of(r), "dilate '" + std::string(bad) + "': expected a whole number of pixels, 0..1000");
+  }
+  EXPECT_EQ(holes, (std::vector<int>{cv::countNonZero(grow_hole(hole, 2)), cv::countNonZero(hole),
+                                     cv::countNonZero(grow_hole(hole, 6))}));
+}
+
+// A client that closes its connection (the page's Cancel) stops its fill at the next tile.
+TEST_F(Server, AFillWhoseClientWentAwayIsAbandoned) {
+  std::atomic<int> tiles{0};
+  std::atomic<bool> finished{false};
+  start({}, true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ++tiles;
+      o.progress(i + 1, 200);
+    }
+    finished = true;
+    return image.clone();
+  });
+  testing::internal::CaptureStderr();
+  {
+    httplib::Client impatient("127.0.0.1", port);
+    impatient.set_read_timeout(0, 300'000);
+    EXPECT_FALSE(impatient.Post("/api/v1/inpaint", form(png(image), png(hole))));
+  }
+  for (int i = 0; i < 100 && !healthy(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto next = post(form(png(image), png(hole)));  // waits for the slot the abandoned fill held
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_LT(tiles.load(), 300) << "the abandoned fill ran to its end (200 tiles) besides the second (200)";
+  EXPECT_NE(log.find("the client went away; its fill was abandoned"), std::string::npos) << log;
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_TRUE(finished) << "the second fill, whose client waited, ran to its end";
 }
 
 TEST_F(Server, AFailingFillAnswers500AndTheServerKeepsServing) {

@@ -10,6 +10,7 @@
 #include "pconv/eval/metrics.h"
 #include "pconv/io/error.h"
 #include "pconv/io/files.h"
+#include "pconv/io/image.h"
 #include "pconv/io/safetensors.h"
 #include "pconv/io/signals.h"
 #include "pconv/nn/loss.h"
@@ -83,6 +84,15 @@ TEST(TrainConfig, ClearErrors) {
   expect_error([&] { bad.check(); }, "fp16: not supported for training (fp16 needs loss scaling");
   bad.precision = "int8";
   expect_error([&] { bad.check(); }, "must be fp32 or bf16");
+  bad = tiny(dir);
+  for (const char* limit : {"20", "m", "5x", "0s", "1h30"}) {
+    bad.time_limit = limit;
+    expect_error([&] { bad.check(); }, "expected a duration such as 20m");
+  }
+  bad.time_limit = "1h30m15s";
+  EXPECT_DOUBLE_EQ(bad.time_limit_seconds(), 5415.0);
+  bad.time_limit = "0.5m";
+  EXPECT_DOUBLE_EQ(bad.time_limit_seconds(), 30.0);
   // Settings round-trip through JSON.
   TrainOptions copy;
   copy.merge(o.to_json(), "round trip");
@@ -271,7 +281,7 @@ TEST(Train, RefusesToOverwriteAndResumesOnlyWhatExists) {
   expect_error([&] { train(o, true); }, "checkpoint.pt");
 }
 
-TEST(Train, SignalStopsWithACheckpoint) {
+TEST(Train, SignalStopsWithACheckpointAndAModel) {
   test::TempDir dir;
   test::write_photos(dir / "photos", 2, 48, 48);
   TrainOptions o = tiny(dir);
@@ -280,8 +290,24 @@ TEST(Train, SignalStopsWithACheckpoint) {
   stop_requested() = false;
   EXPECT_TRUE(r.interrupted);
   EXPECT_TRUE(fs::exists(fs::path(o.out) / "checkpoint.pt"));
-  EXPECT_FALSE(fs::exists(fs::path(o.out) / "model.safetensors"));
+  ASSERT_EQ(r.model, fs::path(o.out) / "model.safetensors");
+  EXPECT_EQ(load_model(r.model).info.training["iterations"], 0);
   EXPECT_EQ(train(o, true).steps_done, 6);
+}
+
+TEST(Train, TimeLimitStopsWithACheckpointAndAModelThatResumes) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 2, 48, 48);
+  TrainOptions o = tiny(dir);
+  o.iterations = 100000;
+  o.time_limit = "0.2s";
+  const TrainResult r = train(o, false);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_LT(r.steps_done, o.iterations);
+  EXPECT_EQ(load_model(r.model).info.training["iterations"], r.steps_done);
+  o.time_limit.clear();
+  o.iterations = r.steps_done + 2;
+  EXPECT_EQ(train(o, true).steps_done, r.steps_done + 2);
 }
 
 TEST(Train, NonFiniteLossStopsTheRunNamingTheStep) {
@@ -297,13 +323,18 @@ TEST(Train, NonFiniteLossStopsTheRunNamingTheStep) {
 TEST(Train, ValidationWritesGridsAndMetrics) {
   test::TempDir dir;
   test::write_photos(dir / "photos", 2, 48, 48);
-  test::write_photos(dir / "val", 2, 48, 48);
+  test::write_photos(dir / "val", 6, 48, 48);
   TrainOptions o = tiny(dir);
   o.val_dir = (dir / "val").string();
+  o.val_images = 5;
   o.validate_every = 3;
   o.log_every = 1;
   train(o, false);
-  EXPECT_TRUE(fs::exists(fs::path(o.out) / "val" / "step_0000003.png"));
+  // A band of column labels, then one row per validation image.
+  const cv::Mat grid = load_image(fs::path(o.out) / "val" / "step_0000003.png");
+  EXPECT_GT(grid.rows, 5 * o.image_size);
+  EXPECT_LT(grid.rows, 6 * o.image_size);
+  EXPECT_EQ(grid.cols, 4 * o.image_size);
   EXPECT_TRUE(fs::exists(fs::path(o.out) / "loss.png"));
   const auto bytes = read_file(fs::path(o.out) / "metrics.jsonl");
   const std::string text(bytes.begin(), bytes.end());

@@ -1,32 +1,50 @@
-// The pconv web page: open an image, paint the hole, fill it through /api/v1/inpaint.
-// The mask canvas has the image's full resolution and is only scaled for display, so the
-// server gets the original file and a mask of exactly its size.
-'use strict';
+// The pconv web page: open an image, paint the hole, fill it through /api/v1/inpaint, and keep
+// going: each fill becomes the image painted on next, with undo across fills and strokes. The mask
+// canvas has the image's full resolution and is only scaled for display, so the server gets
+// images and masks of exactly the photo's size.
+import { History } from './history.js';
+import { View, attachGestures } from './viewport.js';
 
 const $ = (id) => document.getElementById(id);
-const els = {
-  model: $('model'), status: $('status'), dropZone: $('drop-zone'), stage: $('stage'),
-  before: $('before'), mask: $('mask'), after: $('after'), cursor: $('cursor'),
-  openInput: $('open-input'), maskInput: $('mask-input'), invertMask: $('invert-mask'), quality: $('quality'),
-  size: $('size'), sizeValue: $('size-value'), undo: $('undo'), redo: $('redo'), clear: $('clear'),
-  fill: $('fill'), edit: $('edit'), download: $('download'), compareBar: $('compare-bar'), compare: $('compare'),
-};
+const els = Object.fromEntries([
+  'model', 'status', 'spinner', 'status-text', 'viewport', 'layer', 'image', 'previous', 'mask', 'split',
+  'before-label', 'after-label', 'rect-preview', 'cursor', 'open-input', 'mask-input', 'mask-convention',
+  'jpeg-quality', 'quality', 'grow', 'fill', 'compare-toggle', 'download', 'download-format', 'download-mask',
+  'size', 'size-value', 'undo', 'redo', 'clear', 'original', 'zoom-out', 'zoom-value', 'zoom-in', 'zoom-fit',
+  'zoom-one',
+].map((id) => [id.replace(/-(.)/g, (m, c) => c.toUpperCase()), $(id)]));
 const ctx = els.mask.getContext('2d');
 const HOLE = 'rgb(255, 0, 0)';
 
 const state = {
-  file: null,      // the image as opened: sent unchanged, at full resolution
-  name: 'image',
-  actions: [],     // {kind: 'stroke', erase, width, points} | {kind: 'clear'} | {kind: 'mask', canvas}
-  undone: [],
+  history: null,   // History, once an image is open
+  name: 'image',   // the opened file's name without its extension
+  type: 'png',     // the opened file's format: png, jpeg or webp
   stroke: null,    // the stroke being drawn
-  busy: false,
-  resultUrl: null,
+  rect: null,      // {from: [x, y], to: [x, y]} while a rectangle is dragged, image coordinates
+  request: null,   // {abort: AbortController, timer} while filling
+  comparing: false,
+  split: 0.5,      // the before/after divider, as a share of the viewport's width
+  splitting: false,
 };
 
-function setStatus(text, isError = false) {
-  els.status.textContent = text;
-  els.status.classList.toggle('error', isError);
+const view = new View(els.viewport, els.layer, () => {
+  els.zoomValue.textContent = `${Math.round(view.scale * 100)}%`;
+  placeSplit();
+});
+
+function setStatus(text, { error = false, busy = false } = {}) {
+  els.statusText.textContent = text;
+  els.status.title = text;
+  els.status.classList.toggle('error', error);
+  els.spinner.hidden = !busy;
+}
+
+const tool = () => document.querySelector('input[name=tool]:checked').value;
+function setTool(name) {
+  document.querySelector(`input[name=tool][value=${name}]`).checked = true;
+  setComparing(false);
+  els.viewport.classList.toggle('rect', name === 'rect');
 }
 
 // --- the server ----------------------------------------------------------------------------
@@ -62,85 +80,143 @@ async function describeModel() {
 }
 
 async function fill() {
-  if (!state.file || state.busy || !hasHole()) return;
-  state.busy = true;
-  updateButtons();
-  setStatus('Filling…');
+  const h = state.history;
+  if (!h || state.request || !h.hasHole()) return;
+  setComparing(false);
+  const abort = new AbortController();
   const started = performance.now();
+  const elapsed = () => ((performance.now() - started) / 1000).toFixed(1);
+  state.request = {
+    abort,
+    timer: setInterval(() => setStatus(`Filling… ${elapsed()} s (Esc cancels)`, { busy: true }), 100),
+  };
+  setStatus('Filling… 0.0 s (Esc cancels)', { busy: true });
+  updateControls();
+  const before = h.image();
   try {
     const form = new FormData();
-    form.append('image', state.file, state.file.name || 'image.png');
-    form.append('mask', await maskBlob(), 'mask.png');
-    form.append('format', 'png');
+    form.append('image', before.blob, `${state.name}.${before.blob.type === 'image/png' ? 'png' : state.type}`);
+    form.append('mask', await maskBlob(false), 'mask.png');
+    form.append('format', 'png');  // lossless, so that fill after fill loses nothing
+    form.append('dilate', String(growPixels()));
     if (els.quality.value) form.append('quality', els.quality.value);
-    const response = await api('/api/v1/inpaint', { method: 'POST', body: form });
+    const response = await api('/api/v1/inpaint', { method: 'POST', body: form, signal: abort.signal });
     if (!response.ok) {
       let message = `${response.status} ${response.statusText}`;
       try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
       const retry = response.headers.get('Retry-After');
       throw new Error(retry ? `${message} (retry in ${retry} s)` : message);
     }
-    showResult(await response.blob());
-    setStatus(`Filled in ${((performance.now() - started) / 1000).toFixed(1)} s. ` +
-      'Drag the slider to compare; download the result as PNG.');
+    const image = await loadImage(await response.blob());
+    if (state.history !== h) return;  // another image was opened meanwhile
+    h.push({ kind: 'image', label: 'fill', image, previous: before, owned: true });
+    showImage();
+    setComparing(true);
+    setStatus(`Filled in ${elapsed()} s. Drag on the image to compare; paint again to remove more, ` +
+      'or undo (Ctrl+Z).');
   } catch (e) {
-    setStatus(`Fill failed: ${e.message}`, true);
+    if (state.history !== h) return;  // another image was opened: its status stays
+    if (e.name === 'AbortError') setStatus('Cancelled; nothing changed.');
+    else setStatus(`Fill failed: ${e.message}`, { error: true });
   } finally {
-    state.busy = false;
-    updateButtons();
+    clearInterval(state.request.timer);
+    state.request = null;
+    updateControls();
   }
 }
 
-// The mask as the API reads it: an opaque image, bright where the hole is.
-function maskBlob() {
+function cancelFill() {
+  if (state.request) state.request.abort.abort();
+}
+
+function growPixels() {
+  const n = Math.round(Number(els.grow.value));
+  return Number.isFinite(n) ? Math.max(0, Math.min(1000, n)) : 0;
+}
+
+// The mask as an opaque image: white = hole on black, or the other way round (`asFile`: in the
+// convention chosen for mask files, so that a saved mask loads back as it was).
+function maskBlob(asFile) {
   const out = document.createElement('canvas');
   out.width = els.mask.width;
   out.height = els.mask.height;
   const c = out.getContext('2d');
-  c.fillStyle = 'black';
+  const holeWhite = !asFile || els.maskConvention.value === 'white';
+  c.fillStyle = holeWhite ? 'black' : 'white';
   c.fillRect(0, 0, out.width, out.height);
-  c.drawImage(els.mask, 0, 0);
+  const shape = document.createElement('canvas');
+  shape.width = out.width;
+  shape.height = out.height;
+  const s = shape.getContext('2d');
+  s.drawImage(els.mask, 0, 0);
+  s.globalCompositeOperation = 'source-in';
+  s.fillStyle = holeWhite ? 'white' : 'black';
+  s.fillRect(0, 0, out.width, out.height);
+  c.drawImage(shape, 0, 0);
   return new Promise((resolve) => out.toBlob(resolve, 'image/png'));
 }
 
 // --- images ----------------------------------------------------------------------------------
 
-async function openImage(file) {
-  if (!file || !file.type.startsWith('image/')) {
-    setStatus(`${file ? file.name : 'That'} is not an image.`, true);
-    return;
-  }
-  const url = URL.createObjectURL(file);
+async function loadImage(blob) {
+  const url = URL.createObjectURL(blob);
+  const img = new Image();
   try {
     await new Promise((resolve, reject) => {
-      els.before.onload = resolve;
-      els.before.onerror = () => reject(new Error('the browser cannot decode it'));
-      els.before.src = url;
+      img.onload = resolve;
+      img.onerror = () => reject(new Error('the browser cannot decode it'));
+      img.src = url;
     });
   } catch (e) {
-    setStatus(`Cannot open ${file.name}: ${e.message}`, true);
+    URL.revokeObjectURL(url);
+    throw e;
+  }
+  return { blob, url, width: img.naturalWidth, height: img.naturalHeight };
+}
+
+function formatOf(type) {
+  if (type === 'image/jpeg') return 'jpeg';
+  if (type === 'image/webp') return 'webp';
+  return 'png';
+}
+
+async function openImage(file) {
+  if (!file || !file.type.startsWith('image/')) {
+    setStatus(`${file ? file.name : 'That'} is not an image.`, { error: true });
     return;
   }
-  state.file = file;
+  let original;
+  try {
+    original = await loadImage(file);
+  } catch (e) {
+    setStatus(`Cannot open ${file.name}: ${e.message}`, { error: true });
+    return;
+  }
+  cancelFill();
+  if (state.history) state.history.dispose();
+  state.history = new History(original);
   state.name = (file.name || 'image').replace(/\.[^.]*$/, '');
-  els.mask.width = els.before.naturalWidth;
-  els.mask.height = els.before.naturalHeight;
-  state.actions = [];
-  state.undone = [];
-  els.stage.hidden = false;
-  showEditor();
-  setStatus(`${file.name || 'Pasted image'}: ${els.mask.width}×${els.mask.height}. ` +
+  state.type = formatOf(file.type);
+  els.downloadFormat.options[0].text = `as input (${state.type.toUpperCase()})`;
+  els.mask.width = original.width;
+  els.mask.height = original.height;
+  view.setImageSize(original.width, original.height);
+  els.layer.hidden = false;
+  setComparing(false);
+  showImage();
+  view.fit();
+  setStatus(`${file.name || 'Pasted image'}: ${original.width}×${original.height}. ` +
     'Paint over what should go, then press Fill.');
 }
 
-// A mask file becomes one undoable action: its hole pixels, scaled to the image if need be.
+// A mask file becomes one undoable step: its hole pixels, scaled to the image if need be.
 async function openMask(file) {
-  if (!state.file) { setStatus('Open an image first, then its mask.', true); return; }
+  if (!state.history) { setStatus('Open an image first, then its mask.', { error: true }); return; }
   let bitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch (e) {
-    setStatus(`Cannot open ${file.name} as a mask.`, true);
+    setStatus(`Cannot open ${file.name} as a mask.`, { error: true });
     return;
   }
   const canvas = document.createElement('canvas');
@@ -151,7 +227,7 @@ async function openMask(file) {
   c.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   const pixels = c.getImageData(0, 0, canvas.width, canvas.height);
   const d = pixels.data;
-  const invert = els.invertMask.checked;
+  const invert = els.maskConvention.value === 'black';
   for (let i = 0; i < d.length; i += 4) {
     const hole = (Math.max(d[i], d[i + 1], d[i + 2]) > 127) !== invert;
     d[i] = 255; d[i + 1] = 0; d[i + 2] = 0; d[i + 3] = hole ? 255 : 0;
@@ -162,43 +238,59 @@ async function openMask(file) {
   setStatus(`Mask ${file.name} loaded${scaled ? ` (scaled from ${bitmap.width}×${bitmap.height})` : ''}.`);
 }
 
-function showResult(blob) {
-  if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
-  state.resultUrl = URL.createObjectURL(blob);
-  els.after.src = state.resultUrl;
-  els.download.href = state.resultUrl;
-  els.download.download = `${state.name}-filled.png`;
-  els.after.hidden = false;
-  els.mask.hidden = true;
-  els.compareBar.hidden = false;
-  els.download.hidden = false;
-  els.edit.hidden = false;
-  updateCompare();
-}
-
-function showEditor() {
-  els.after.hidden = true;
-  els.mask.hidden = false;
-  els.compareBar.hidden = true;
-  els.edit.hidden = true;
-  els.download.hidden = !state.resultUrl;
+// Shows the history's current image and mask.
+function showImage() {
+  const h = state.history;
+  const image = h.image(), previous = h.previous();
+  if (els.image.src !== image.url) els.image.src = image.url;
+  if (previous && els.previous.src !== previous.url) els.previous.src = previous.url;
+  if (!previous) setComparing(false);
   redraw();
 }
 
-function updateCompare() {
-  els.after.style.clipPath = `inset(0 0 0 ${els.compare.value}%)`;
+// --- comparing -------------------------------------------------------------------------------
+
+// The image before the last fill is shown left of a divider, the image now right of it.
+function setComparing(on) {
+  state.comparing = Boolean(on && state.history && state.history.previous());
+  els.previous.hidden = !state.comparing;
+  els.mask.hidden = state.comparing;
+  els.split.hidden = els.beforeLabel.hidden = els.afterLabel.hidden = !state.comparing;
+  els.viewport.classList.toggle('comparing', state.comparing);
+  els.compareToggle.setAttribute('aria-pressed', String(state.comparing));
+  placeSplit();
+  updateControls();
+}
+
+function placeSplit() {
+  if (!state.comparing) return;
+  const width = els.viewport.clientWidth;
+  const x = state.split * width;
+  els.split.style.left = `${x}px`;
+  els.split.setAttribute('aria-valuenow', String(Math.round(state.split * 100)));
+  // The part of the earlier image left of the divider, in image pixels.
+  const cut = Math.max(0, Math.min(view.width, (x - view.x) / view.scale));
+  els.previous.style.clipPath = `inset(0 ${view.width - cut}px 0 0)`;
+}
+
+function moveSplit(e) {
+  const r = els.viewport.getBoundingClientRect();
+  state.split = Math.max(0, Math.min(1, (e.clientX - r.left) / r.width));
+  placeSplit();
 }
 
 // --- painting ------------------------------------------------------------------------------
 
-function drawAction(action) {
-  if (action.kind === 'clear') {
+function drawStep(step) {
+  if (step.kind === 'clear') {
     ctx.clearRect(0, 0, els.mask.width, els.mask.height);
-  } else if (action.kind === 'mask') {
-    ctx.globalCompositeOperation = 'source-over';
-    ctx.drawImage(action.canvas, 0, 0);
+  } else if (step.kind === 'mask') {
+    ctx.drawImage(step.canvas, 0, 0);
+  } else if (step.kind === 'rect') {
+    ctx.fillStyle = HOLE;
+    ctx.fillRect(step.x, step.y, step.width, step.height);
   } else {
-    drawSegment(action, 0);
+    drawSegment(step, 0);
   }
 }
 
@@ -224,88 +316,178 @@ function drawSegment(stroke, from) {
 
 function redraw() {
   ctx.clearRect(0, 0, els.mask.width, els.mask.height);
-  for (const action of state.actions) drawAction(action);
-  updateButtons();
+  if (state.history) for (const step of state.history.maskSteps()) drawStep(step);
+  updateControls();
 }
 
-function act(action) {
-  state.actions.push(action);
-  state.undone = [];
-  redraw();
+function act(step) {
+  setComparing(false);
+  state.history.push(step);
+  if (step.kind === 'stroke') updateControls();  // already drawn as it was painted
+  else redraw();
 }
 
 function undo() {
-  if (!state.actions.length) return;
-  state.undone.push(state.actions.pop());
-  redraw();
+  if (state.request || !state.history || !state.history.undo()) return;
+  showImage();
 }
 
 function redo() {
-  if (!state.undone.length) return;
-  state.actions.push(state.undone.pop());
-  redraw();
+  if (state.request || !state.history || !state.history.redo()) return;
+  showImage();
 }
 
-function hasHole() {
-  let painted = false;
-  for (const a of state.actions) {
-    if (a.kind === 'clear') painted = false;
-    else if (a.kind === 'mask' || !a.erase) painted = true;
-  }
-  return painted;
+function backToOriginal() {
+  const h = state.history;
+  if (!h || state.request || h.image() === h.original) return;
+  h.push({ kind: 'image', label: 'original', image: h.original, previous: h.image(), owned: false });
+  showImage();
+  setComparing(true);
+  setStatus('Back to the image as opened; undo (Ctrl+Z) returns to the fills.');
 }
 
-function updateButtons() {
-  els.undo.disabled = !state.actions.length;
-  els.redo.disabled = !state.undone.length;
-  els.clear.disabled = !state.file || !hasHole();
-  els.fill.disabled = !state.file || state.busy || !hasHole();
+function updateControls() {
+  const h = state.history, busy = Boolean(state.request);
+  els.undo.disabled = busy || !h || !h.done.length;
+  els.redo.disabled = busy || !h || !h.undone.length;
+  els.clear.disabled = busy || !h || !h.hasHole();
+  els.original.disabled = busy || !h || h.image() === h.original;
+  els.fill.disabled = !busy && (!h || !h.hasHole());
+  els.fill.textContent = busy ? 'Cancel' : 'Fill';
+  els.fill.classList.toggle('cancel', busy);
+  els.compareToggle.disabled = busy || !h || !h.previous();
+  els.download.disabled = els.downloadMask.disabled = !h;
+  for (const b of [els.zoomIn, els.zoomOut, els.zoomFit, els.zoomOne]) b.disabled = !h;
 }
 
-// Pointer position in image pixels; the brush size is in screen pixels.
-function imagePoint(e) {
-  const r = els.mask.getBoundingClientRect();
-  return [(e.clientX - r.left) * els.mask.width / r.width, (e.clientY - r.top) * els.mask.height / r.height];
-}
-
-function brushWidth() {
-  const r = els.mask.getBoundingClientRect();
-  return Number(els.size.value) * els.mask.width / r.width;
-}
+function brushWidth() { return Number(els.size.value) / view.scale; }
 
 function moveCursor(e) {
-  const r = els.stage.getBoundingClientRect();
-  els.cursor.style.display = e.pointerType === 'touch' ? 'none' : 'block';
-  els.cursor.style.left = `${e.clientX - r.left}px`;
-  els.cursor.style.top = `${e.clientY - r.top}px`;
+  const [x, y] = view.local(e);
+  const show = e.pointerType !== 'touch' && !state.comparing && tool() !== 'rect';
+  els.cursor.style.display = show ? 'block' : 'none';
+  els.cursor.style.left = `${x}px`;
+  els.cursor.style.top = `${y}px`;
   els.cursor.style.width = els.cursor.style.height = `${els.size.value}px`;
 }
 
-els.mask.addEventListener('pointerdown', (e) => {
-  if (e.button !== 0 || state.busy) return;
+function clampToImage([x, y]) {
+  return [Math.max(0, Math.min(view.width, x)), Math.max(0, Math.min(view.height, y))];
+}
+
+function showRect() {
+  const [x0, y0] = view.toViewport(...state.rect.from), [x1, y1] = view.toViewport(...state.rect.to);
+  Object.assign(els.rectPreview.style, {
+    left: `${Math.min(x0, x1)}px`, top: `${Math.min(y0, y1)}px`,
+    width: `${Math.abs(x1 - x0)}px`, height: `${Math.abs(y1 - y0)}px`,
+  });
+  els.rectPreview.hidden = false;
+}
+
+els.viewport.addEventListener('pointerdown', (e) => {
+  if (e.button !== 0 || !state.history) return;
   e.preventDefault();
-  try { els.mask.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
-  const erase = document.querySelector('input[name=tool]:checked').value === 'eraser';
-  state.stroke = { kind: 'stroke', erase, width: brushWidth(), points: [imagePoint(e)] };
+  // Painting takes the keyboard back from a field (Grow, Size), so that the shortcuts work again.
+  if (document.activeElement instanceof HTMLInputElement || document.activeElement instanceof HTMLSelectElement) {
+    document.activeElement.blur();
+  }
+  try { els.viewport.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
+  if (state.comparing) {
+    state.splitting = true;
+    moveSplit(e);
+    return;
+  }
+  if (state.request) return;
+  if (tool() === 'rect') {
+    const p = clampToImage(view.toImage(e));
+    state.rect = { from: p, to: p };
+    showRect();
+    return;
+  }
+  state.stroke = { kind: 'stroke', erase: tool() === 'eraser', width: brushWidth(), points: [view.toImage(e)] };
   drawSegment(state.stroke, 0);
 });
-els.mask.addEventListener('pointermove', (e) => {
+
+els.viewport.addEventListener('pointermove', (e) => {
   moveCursor(e);
+  if (state.splitting) { moveSplit(e); return; }
+  if (state.rect) {
+    state.rect.to = clampToImage(view.toImage(e));
+    showRect();
+    return;
+  }
   if (!state.stroke) return;
-  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
   const from = state.stroke.points.length;
-  for (const ev of events.length ? events : [e]) state.stroke.points.push(imagePoint(ev));
+  for (const ev of events.length ? events : [e]) state.stroke.points.push(view.toImage(ev));
   drawSegment(state.stroke, from);
 });
-function endStroke() {
-  if (!state.stroke) return;
-  const stroke = state.stroke;
-  state.stroke = null;
-  act(stroke);
+
+function endPointer() {
+  state.splitting = false;
+  if (state.rect) {
+    const { from, to } = state.rect;
+    state.rect = null;
+    els.rectPreview.hidden = true;
+    const x = Math.round(Math.min(from[0], to[0])), y = Math.round(Math.min(from[1], to[1]));
+    const width = Math.round(Math.max(from[0], to[0])) - x, height = Math.round(Math.max(from[1], to[1])) - y;
+    if (width > 0 && height > 0) act({ kind: 'rect', x, y, width, height });
+  }
+  if (state.stroke) {
+    const stroke = state.stroke;
+    state.stroke = null;
+    act(stroke);
+  }
 }
-els.mask.addEventListener('pointerup', endStroke);
-els.mask.addEventListener('pointercancel', endStroke);
-els.mask.addEventListener('pointerleave', () => { els.cursor.style.display = 'none'; });
+els.viewport.addEventListener('pointerup', endPointer);
+els.viewport.addEventListener('pointercancel', endPointer);
+els.viewport.addEventListener('pointerleave', () => { els.cursor.style.display = 'none'; });
+
+// A second finger turns painting into pinching: the stroke its first finger began is dropped.
+attachGestures(view, {
+  onGesture() {
+    if (state.stroke) { state.stroke = null; redraw(); }
+    state.rect = null;
+    els.rectPreview.hidden = true;
+  },
+});
+
+// --- downloads -----------------------------------------------------------------------------
+
+function save(blob, filename) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+// The image shown, in the chosen format; made when asked, so it always belongs to what is shown.
+async function downloadImage() {
+  const h = state.history;
+  if (!h) return;
+  const image = h.image();
+  const format = els.downloadFormat.value === 'input' ? state.type : els.downloadFormat.value;
+  const ext = format === 'jpeg' ? 'jpg' : format;
+  const filename = `${state.name}${h.filled() ? '-filled' : ''}.${ext}`;
+  if (image.blob.type === `image/${format}`) { save(image.blob, filename); return; }
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  const c = canvas.getContext('2d');
+  if (format === 'jpeg') { c.fillStyle = 'white'; c.fillRect(0, 0, canvas.width, canvas.height); }
+  c.drawImage(els.image, 0, 0);
+  const quality = Math.max(1, Math.min(100, Number(els.jpegQuality.value) || 92)) / 100;
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, `image/${format}`, quality));
+  save(blob, filename);
+}
+
+async function downloadMask() {
+  if (!state.history) return;
+  save(await maskBlob(true), `${state.name}-mask.png`);
+}
 
 // --- controls ------------------------------------------------------------------------------
 
@@ -320,36 +502,64 @@ els.size.addEventListener('input', () => setSize(Number(els.size.value)));
 els.undo.addEventListener('click', undo);
 els.redo.addEventListener('click', redo);
 els.clear.addEventListener('click', () => act({ kind: 'clear' }));
-els.fill.addEventListener('click', fill);
-els.edit.addEventListener('click', showEditor);
-els.compare.addEventListener('input', updateCompare);
+els.original.addEventListener('click', backToOriginal);
+els.fill.addEventListener('click', () => (state.request ? cancelFill() : fill()));
+els.compareToggle.addEventListener('click', () => setComparing(!state.comparing));
+els.download.addEventListener('click', downloadImage);
+els.downloadMask.addEventListener('click', downloadMask);
+els.zoomIn.addEventListener('click', () => view.zoomAt(1.25));
+els.zoomOut.addEventListener('click', () => view.zoomAt(0.8));
+els.zoomFit.addEventListener('click', () => view.fit());
+els.zoomOne.addEventListener('click', () => view.one());
+for (const radio of document.querySelectorAll('input[name=tool]')) radio.addEventListener('change', () => setTool(radio.value));
+els.split.addEventListener('keydown', (e) => {
+  const step = e.shiftKey ? 0.1 : 0.02;
+  if (e.key === 'ArrowLeft') state.split = Math.max(0, state.split - step);
+  else if (e.key === 'ArrowRight') state.split = Math.min(1, state.split + step);
+  else return;
+  e.preventDefault();
+  e.stopPropagation();
+  placeSplit();
+});
+window.addEventListener('resize', () => placeSplit());
 
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement && e.target.type === 'text') return;
+  if (e.target instanceof HTMLInputElement && ['text', 'number'].includes(e.target.type)) return;
+  if (e.target instanceof HTMLSelectElement) return;
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && key === 'z') { e.preventDefault(); if (e.shiftKey) redo(); else undo(); }
   else if (mod && key === 'y') { e.preventDefault(); redo(); }
   else if (mod && key === 'enter') { e.preventDefault(); fill(); }
   else if (mod) return;
+  else if (e.key === 'Escape') cancelFill();
   else if (e.key === '[') setSize(Number(els.size.value) - Math.max(1, Math.round(els.size.value * 0.15)));
   else if (e.key === ']') setSize(Number(els.size.value) + Math.max(1, Math.round(els.size.value * 0.15)));
-  else if (key === 'b') document.querySelector('input[value=brush]').checked = true;
-  else if (key === 'e') document.querySelector('input[value=eraser]').checked = true;
+  else if (key === 'b') setTool('brush');
+  else if (key === 'r') setTool('rect');
+  else if (key === 'e') setTool('eraser');
+  else if (key === 'c' && !els.compareToggle.disabled) setComparing(!state.comparing);
+  else if (!state.history) return;
+  else if (e.key === '+' || e.key === '=') view.zoomAt(1.25);
+  else if (e.key === '-') view.zoomAt(0.8);
+  else if (e.key === '0') view.fit();
+  else if (e.key === '1') view.one();
 });
 
-els.dropZone.addEventListener('dragover', (e) => { e.preventDefault(); els.dropZone.classList.add('dragging'); });
-els.dropZone.addEventListener('dragleave', () => els.dropZone.classList.remove('dragging'));
-els.dropZone.addEventListener('drop', (e) => {
+els.viewport.addEventListener('dragover', (e) => { e.preventDefault(); els.viewport.classList.add('dragging'); });
+els.viewport.addEventListener('dragleave', () => els.viewport.classList.remove('dragging'));
+els.viewport.addEventListener('drop', (e) => {
   e.preventDefault();
-  els.dropZone.classList.remove('dragging');
+  els.viewport.classList.remove('dragging');
   if (e.dataTransfer.files.length) openImage(e.dataTransfer.files[0]);
 });
 document.addEventListener('paste', (e) => {
   const item = [...e.clipboardData.items].find((i) => i.type.startsWith('image/'));
   if (item) openImage(item.getAsFile());
 });
+// Closing the page while a fill runs frees the server's slot at once.
+window.addEventListener('pagehide', cancelFill);
 
 setSize(Number(els.size.value));
-updateButtons();
+updateControls();
 describeModel();

@@ -1,8 +1,11 @@
 // pconv evaluate: models and classical methods scored per hole bucket, as in the paper's Table 1.
 #include "pconv/eval/evaluate.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <opencv2/imgproc.hpp>
 #include <thread>
@@ -32,6 +35,19 @@ struct Sample {
   fs::path mask_file;  // empty: generated
 };
 
+// Half-width of the 95% confidence interval of a mean, from the sum of squares of `n` samples.
+double confidence_half_width(double mean, double sum_of_squares, size_t n) {
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  // Student's t at 97.5% for 1..30 degrees of freedom; beyond, the normal's 1.96 is within 2%.
+  static const double kT[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                              2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                              2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  const double count = static_cast<double>(n);
+  const double variance = std::max(0.0, (sum_of_squares - count * mean * mean) / (count - 1));
+  const size_t df = n - 1;
+  return (df <= 30 ? kT[df - 1] : 1.96) * std::sqrt(variance / count);
+}
+
 }  // namespace
 
 void EvaluationOptions::check() const {
@@ -43,6 +59,8 @@ void EvaluationOptions::check() const {
     throw OptionError("size", "0", "a mask set has one size: evaluate it at that size, not at native size");
   if (jobs < 1) throw OptionError("jobs", to_string(jobs), "must be at least 1");
   if (max_pixels < 1) throw OptionError("max_pixels", "", "must be positive");
+  if (dilate < 0 || dilate > kMaxGrowPixels)
+    throw OptionError("dilate", to_string(dilate), "must be 0.." + to_string(kMaxGrowPixels));
 }
 
 EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const InpaintMethod*>& methods,
@@ -54,7 +72,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   EvaluationReport report;
   report.size = o.size;
   report.images = photos.size();
-  for (const auto* m : methods) report.methods.push_back(m->name());
+  for (const auto* m : methods) {
+    if (std::find(report.methods.begin(), report.methods.end(), m->name()) != report.methods.end())
+      throw Error("two methods are both called '" + m->name() + "'; name models apart with --method NAME=FILE");
+    report.methods.push_back(m->name());
+  }
   std::vector<Sample> samples;
   if (!o.masks.empty()) {
     for (const auto& [category, files] : read_mask_set(o.masks)) {
@@ -78,6 +100,10 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
   struct GradientSums {
     double fill = 0, truth = 0;
   };
+  struct Squares {
+    double l1 = 0, psnr = 0, ssim = 0;
+  };
+  std::vector<std::vector<Squares>> squares(methods.size(), std::vector<Squares>(report.categories.size()));
   std::vector<std::vector<GradientSums>> gradient_sums(methods.size(),
                                                        std::vector<GradientSums>(report.categories.size()));
   std::vector<int> examples_kept(report.categories.size(), 0);
@@ -92,9 +118,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
         const MaskCategory& category = report.categories[s.category];
         cv::Mat truth = o.size > 0 ? rgb_float_to_bgr8(load_center_crop(photos[s.image], o.size, o.max_pixels))
                                    : rgb_float_to_bgr8(to_rgb_float(load_image(photos[s.image], o.max_pixels)));
-        const cv::Mat hole = s.mask_file.empty()
-                                 ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
-                                 : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole;
+        // The category is the mask's as drawn; every method fills the grown hole.
+        const cv::Mat hole = grow_hole(
+            s.mask_file.empty() ? category_generator(category, truth.cols, truth.rows, o.seed).generate(s.mask_index)
+                                : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole,
+            o.dilate);
         const cv::Mat truth_f = to_float(truth);
         const HoleGradient truth_gradient = hole_gradient(truth_f, hole);
         std::vector<cv::Mat> outputs;
@@ -120,6 +148,10 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           cell.psnr += results[m].psnr;
           cell.ssim += results[m].ssim;
           cell.seconds += results[m].seconds;
+          Squares& sq = squares[m][s.category];
+          sq.l1 += results[m].l1 * results[m].l1;
+          sq.psnr += results[m].psnr * results[m].psnr;
+          sq.ssim += results[m].ssim * results[m].ssim;
           gradient_sums[m][s.category].fill += fill_gradients[m].sum;
           gradient_sums[m][s.category].truth += truth_gradient.sum;
         }
@@ -152,6 +184,10 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
       cell.psnr /= n;
       cell.ssim /= n;
       cell.seconds /= n;
+      const Squares& sq = squares[m][c];
+      cell.l1_ci = confidence_half_width(cell.l1, sq.l1, cell.count);
+      cell.psnr_ci = confidence_half_width(cell.psnr, sq.psnr, cell.count);
+      cell.ssim_ci = confidence_half_width(cell.ssim, sq.ssim, cell.count);
       if (gradient_sums[m][c].truth > 0) cell.texture = gradient_sums[m][c].fill / gradient_sums[m][c].truth;
     }
   report.cells = std::move(sums);

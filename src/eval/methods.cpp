@@ -43,14 +43,24 @@ class FsrInpaint : public InpaintMethod {
 };
 #endif
 
+// pconv train writes every run's model as <run folder>/model.safetensors: the folder tells runs apart.
+std::string model_label(const fs::path& path) {
+  const fs::path folder = fs::absolute(path).parent_path().filename();
+  if (path.filename() == "model.safetensors" && !folder.empty()) return folder.string();
+  return path.filename().string();
+}
+
 class ModelInpaint : public InpaintMethod {
  public:
-  ModelInpaint(const fs::path& path, const torch::Device& device, const InpaintOptions& options, torch::Dtype precision)
+  ModelInpaint(const fs::path& path, const std::string& label, const torch::Device& device,
+               const InpaintOptions& options, torch::Dtype precision)
       : inpainter_(Inpainter::from_file(path, device, precision)),
         options_(options),
-        name_((inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + path.filename().string() +
-              (precision == torch::kFloat32 ? "" : ", " + precision_name(precision)) +
-              (options.poisson_blend ? ")" : ", no blending)")) {
+        name_(!label.empty()
+                  ? label
+                  : (inpainter_.info().architecture.partial() ? "PConv U-Net (" : "U-Net (") + model_label(path) +
+                        (precision == torch::kFloat32 ? "" : ", " + precision_name(precision)) +
+                        (options.poisson_blend ? ")" : ", no blending)")) {
     inpainter_.check(options_);
   }
   std::string name() const override { return name_; }
@@ -85,9 +95,16 @@ std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch:
     throw Error("method 'fsr': this build's OpenCV has no xphoto module");
 #endif
   }
+  // NAME=PATH names a model in the report; a file name with '=' in it still works as it is.
   std::error_code ec;
-  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, device, model_options, precision);
-  throw Error("method '" + spec + "': expected telea, ns, fsr or an existing model file");
+  const size_t equals = spec.find('=');
+  if (!fs::exists(spec, ec) && equals != std::string::npos && equals > 0) {
+    const std::string path = spec.substr(equals + 1);
+    if (!fs::exists(path, ec)) throw Error("method '" + spec + "': " + path + ": no such model file");
+    return std::make_unique<ModelInpaint>(path, spec.substr(0, equals), device, model_options, precision);
+  }
+  if (fs::exists(spec, ec)) return std::make_unique<ModelInpaint>(spec, "", device, model_options, precision);
+  throw Error("method '" + spec + "': expected telea, ns, fsr, a model file or NAME=MODEL_FILE");
 }
 
 }  // namespace pconv

@@ -29,7 +29,10 @@ void check_pixels(const std::string& what, cv::Size size, int64_t max_pixels) {
 cv::Mat decode_checked(const std::vector<uint8_t>& bytes, const std::string& what) {
   if (const std::optional<std::string> problem = image_problem(bytes))
     throw Error(what + ": corrupt or truncated " + (is_jpeg(bytes) ? "JPEG" : "PNG") + ": " + *problem);
-  cv::Mat image = codec::decode(bytes);
+  // pconv, like OpenCV, ignores colour profiles, and libpng prints to stderr about sRGB profiles
+  // it thinks wrong ("iCCP: known incorrect sRGB profile"): the profile is dropped unread.
+  const std::optional<std::vector<uint8_t>> without_profile = png_without_colour_profile(bytes);
+  cv::Mat image = codec::decode(without_profile ? *without_profile : bytes);
   if (image.empty()) throw Error(what + ": not a readable image (corrupt or unsupported format)");
   if (image.depth() != CV_8U && image.depth() != CV_16U)
     throw Error(what + ": only 8- and 16-bit images are supported");
@@ -108,6 +111,17 @@ std::optional<HoleMask> image_hole(const cv::Mat& image, const cv::Mat& mask, bo
   alpha.hole = alpha_hole_mask(image);
   alpha.from_alpha = true;
   return alpha;
+}
+
+cv::Mat grow_hole(const cv::Mat& hole, int pixels) {
+  if (pixels < 0 || pixels > kMaxGrowPixels)
+    throw Error("grow the hole by " + std::to_string(pixels) + " pixels: must be 0.." + std::to_string(kMaxGrowPixels));
+  if (pixels == 0 || cv::countNonZero(hole) == 0) return hole;
+  // A distance transform costs the same at any radius; a disc-shaped cv::dilate costs its area.
+  cv::Mat keep = hole == 0, distance;
+  cv::distanceTransform(keep, distance, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  cv::Mat grown = distance <= pixels;
+  return grown;
 }
 
 bool is_image_extension(const std::string& ext) { return codec::can_write(ext); }

@@ -77,16 +77,18 @@ bool ends_properly(const std::vector<uint8_t>& b) {
   return false;
 }
 
+uint32_t big_endian_u32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 |
+         p[3];
+}
+
 std::optional<std::string> png_problem(const std::vector<uint8_t>& b) {
   size_t i = 8;  // after the signature
   while (i + 12 <= b.size()) {
-    const uint32_t length = static_cast<uint32_t>(b[i]) << 24 | static_cast<uint32_t>(b[i + 1]) << 16 |
-                            static_cast<uint32_t>(b[i + 2]) << 8 | b[i + 3];
+    const uint32_t length = big_endian_u32(&b[i]);
     const std::string type(reinterpret_cast<const char*>(&b[i + 4]), 4);
     if (length > b.size() - i - 12) return "the " + type + " chunk runs past the end of the file (truncated?)";
-    const uint8_t* crc_at = &b[i + 8 + length];
-    const uint32_t stored = static_cast<uint32_t>(crc_at[0]) << 24 | static_cast<uint32_t>(crc_at[1]) << 16 |
-                            static_cast<uint32_t>(crc_at[2]) << 8 | crc_at[3];
+    const uint32_t stored = big_endian_u32(&b[i + 8 + length]);
 #ifdef PCONV_HAVE_ZLIB
     if (crc32(0, &b[i + 4], length + 4) != stored) return "the " + type + " chunk fails its CRC (corrupt data)";
 #else
@@ -118,6 +120,26 @@ std::optional<std::string> image_problem(const std::vector<uint8_t>& bytes) {
 #endif
   if (!ends_properly(bytes)) return std::string("the JPEG data ends before its end-of-image marker (truncated?)");
   return std::nullopt;
+}
+
+std::optional<std::vector<uint8_t>> png_without_colour_profile(const std::vector<uint8_t>& b) {
+  if (!is_png(b)) return std::nullopt;
+  std::vector<uint8_t> out;
+  size_t i = 8, copied = 0;  // bytes before `copied` are in `out` already
+  while (i + 12 <= b.size()) {
+    const size_t chunk = 12 + static_cast<size_t>(big_endian_u32(&b[i]));
+    if (chunk > b.size() - i) break;
+    if (std::memcmp(&b[i + 4], "iCCP", 4) == 0) {
+      out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(copied),
+                 b.begin() + static_cast<std::ptrdiff_t>(i));
+      copied = i + chunk;
+    }
+    if (std::memcmp(&b[i + 4], "IEND", 4) == 0) break;
+    i += chunk;
+  }
+  if (copied == 0) return std::nullopt;
+  out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(copied), b.end());
+  return out;
 }
 
 }  // namespace pconv

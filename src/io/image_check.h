@@ -17,4 +17,8 @@ bool is_jpeg(const std::vector<uint8_t>& bytes);
 /// past the end, fails its CRC, or a missing IEND.
 std::optional<std::string> image_problem(const std::vector<uint8_t>& bytes);
 
+/// PNG bytes without their iCCP (ICC colour profile) chunks, or nothing when they are not a PNG or
+/// have none. Expects bytes that image_problem passed.
+std::optional<std::vector<uint8_t>> png_without_colour_profile(const std::vector<uint8_t>& bytes);
+
 }  // namespace pconv

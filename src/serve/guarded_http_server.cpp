@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -278,6 +279,13 @@ bool GuardedHttpServer::body_over_limit() { return current && current->over_limi
 
 void GuardedHttpServer::close_after_response() {
   if (current) current->close_after = true;
+}
+
+bool GuardedHttpServer::client_gone() {
+  if (!current) return false;
+  char byte = 0;
+  const ssize_t n = ::recv(current->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int64_t GuardedHttpServer::evictions() const { return tracker_->evictions; }

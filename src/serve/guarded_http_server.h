@@ -38,6 +38,10 @@ class GuardedHttpServer : public httplib::Server {
   /// left unread).
   static void close_after_response();
 
+  /// For the connection this thread serves: the client has closed it (or shut down its sending
+  /// side, which HTTP/1.1 clients do not do while awaiting an answer), so no answer will be read.
+  static bool client_gone();
+
   /// Connections cut off so far for arriving when every thread was busy (for tests and logs).
   int64_t evictions() const;
 

@@ -33,7 +33,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
-const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format", "quality"};
+const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format", "quality", "dilate"};
 
 // Request paths, field names and model metadata are bytes from outside: invalid UTF-8 in them is
 // replaced rather than thrown at.
@@ -117,6 +117,17 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 // Thrown from the tile callback to abandon a fill that ran past the request's deadline.
 struct DeadlinePassed {};
+// Thrown from the tile callback to abandon a fill whose client has closed its connection (the
+// page's Cancel), so that the slot goes to the next request.
+struct ClientGone {};
+
+// A whole number within [0, max] from a form field, or nothing.
+std::optional<int> parse_count(const std::string& text, int max) {
+  if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
+  const int value = std::stoi(text);
+  if (value > max) return std::nullopt;
+  return value;
+}
 
 // A rejected request: the status and message it is answered with.
 struct Rejection {
@@ -140,6 +151,8 @@ void ServerOptions::check() const {
   if (queue < 0) throw OptionError("queue", to_string(queue), "must not be negative");
   if (max_upload_bytes < 1024) throw OptionError("max_upload_bytes", "", "must be at least 1 KiB");
   if (max_pixels < 1) throw OptionError("max_pixels", "", "must be positive");
+  if (dilate < 0 || dilate > kMaxGrowPixels)
+    throw OptionError("dilate", to_string(dilate), "must be 0.." + to_string(kMaxGrowPixels));
   if (timeout_s < 1) throw OptionError("timeout_s", to_string(timeout_s), "must be at least 1 second");
   if (io_timeout_s < 1) throw OptionError("io_timeout_s", to_string(io_timeout_s), "must be at least 1 second");
   if (header_timeout_s < 1)
@@ -206,7 +219,11 @@ struct InpaintServer::State {
   void health(httplib::Response& res);
   void describe_model(httplib::Response& res);
   void inpaint(const httplib::Request& req, httplib::Response& res);
-  cv::Mat fill_request(const httplib::Request& req, bool invert_mask, InpaintOptions fill_options, const Fill& fill,
+  struct MaskReading {
+    bool invert;
+    int dilate;
+  };
+  cv::Mat fill_request(const httplib::Request& req, MaskReading reading, InpaintOptions fill_options, const Fill& fill,
                        Clock::time_point deadline, Timings* timings);
 };
 
@@ -417,7 +434,8 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     return send_error(res, 400, "expected a multipart/form-data body with the fields image and mask");
   for (const auto& [name, part] : req.files)
     if (!kInpaintFields.count(name))
-      return send_error(res, 400, "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality)");
+      return send_error(res, 400,
+                        "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality, dilate)");
   if (!req.has_file("image")) return send_error(res, 400, "missing field 'image' (the photo to fill)");
   const std::string format_name = req.has_file("format") ? req.get_file_value("format").content : "";
   const std::optional<Format> format = parse_format(format_name);
@@ -425,6 +443,15 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
   const std::string invert_text = req.has_file("invert_mask") ? req.get_file_value("invert_mask").content : "";
   const std::optional<bool> invert = parse_bool(invert_text);
   if (!invert) return send_error(res, 400, "invert_mask '" + invert_text + "': expected true or false");
+  int dilate = options.dilate;
+  if (req.has_file("dilate")) {
+    const std::string text = req.get_file_value("dilate").content;
+    const std::optional<int> pixels = parse_count(text, kMaxGrowPixels);
+    if (!pixels)
+      return send_error(
+          res, 400, "dilate '" + text + "': expected a whole number of pixels, 0.." + std::to_string(kMaxGrowPixels));
+    dilate = *pixels;
+  }
   InpaintOptions fill_options = options.inpaint;
   if (req.has_file("quality")) {
     try {
@@ -459,7 +486,7 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     // At debug level each fill logs where its time went, as `pconv inpaint --timings` prints it.
     Timings stages;
     Timings* timings = log_enabled(LogLevel::kDebug) ? &stages : nullptr;
-    const cv::Mat result = fill_request(req, *invert, fill_options, fill, deadline, timings);
+    const cv::Mat result = fill_request(req, {*invert, dilate}, fill_options, fill, deadline, timings);
     std::vector<uint8_t> bytes;
     {
       const Timings::Scope scope(timings, "encode");
@@ -475,6 +502,10 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     res.set_content(reinterpret_cast<const char*>(bytes.data()), bytes.size(), format->mime.c_str());
   } catch (const Rejection& r) {
     send_error(res, r.status, r.message);
+  } catch (const ClientGone&) {
+    log_info(req.remote_addr + ": the client went away; its fill was abandoned");
+    GuardedHttpServer::close_after_response();
+    send_error(res, 499, "the client closed the connection");
   } catch (const DeadlinePassed&) {
     send_unavailable(res,
                      "filling took longer than the server's timeout of " + std::to_string(options.timeout_s) + " s",
@@ -483,7 +514,7 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
 }
 
 // Decodes the request's image and mask and fills the hole; throws Rejection for bad input.
-cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool invert_mask, InpaintOptions o,
+cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, MaskReading reading, InpaintOptions o,
                                            const Fill& fill, Clock::time_point deadline, Timings* timings) {
   cv::Mat image, hole;
   bool from_alpha = false;
@@ -492,12 +523,12 @@ cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool inv
     image = decode_image(field_bytes(req, "image"), "image", options.max_pixels);
     const cv::Mat raw =
         req.has_file("mask") ? decode_image(field_bytes(req, "mask"), "mask", options.max_pixels) : cv::Mat();
-    const std::optional<HoleMask> found = image_hole(image, raw, invert_mask);
+    const std::optional<HoleMask> found = image_hole(image, raw, reading.invert);
     if (!found)
       throw Rejection{400, "missing field 'mask' (white = hole), and the image has no transparency to use instead"};
     if (found->hole.size() != image.size())
       throw Rejection{400, "mask is " + size_text(raw) + " but image is " + size_text(image) + "; they must match"};
-    hole = found->hole;
+    hole = grow_hole(found->hole, reading.dilate);
     from_alpha = found->from_alpha;
   } catch (const Error& e) {
     throw Rejection{400, e.what()};
@@ -508,7 +539,9 @@ cv::Mat InpaintServer::State::fill_request(const httplib::Request& req, bool inv
   o.timings = timings;
   o.progress = [deadline](int, int) {
     if (Clock::now() > deadline) throw DeadlinePassed{};
+    if (GuardedHttpServer::client_gone()) throw ClientGone{};
   };
+  if (GuardedHttpServer::client_gone()) throw ClientGone{};
   const Clock::time_point start = Clock::now();
   cv::Mat result;
   try {

@@ -217,11 +217,15 @@ class TrainingRun {
     double validation_seconds = 0;
     const Stopwatch stopwatch;
     const auto training_seconds = [&] { return stopwatch.seconds() - validation_seconds; };
+    const double time_limit = o_.time_limit_seconds();
     while (step_ < o_.iterations) {
-      if (stop_requested_everywhere()) {
+      const bool out_of_time = time_limit > 0 && stopwatch.seconds() >= time_limit;
+      if (stop_requested_everywhere(out_of_time)) {
         if (lead_) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_, adversary_.get());
         if (log_) log_->finish_line();
-        log_info("stopped by signal at step " + std::to_string(step_) + "; checkpoint written, continue with --resume");
+        log_info(std::string(out_of_time ? "time limit of " + o_.time_limit + " reached" : "stopped by signal") +
+                 " at step " + std::to_string(step_) + " of " + std::to_string(o_.iterations) +
+                 "; checkpoint written, continue with --resume");
         result_.interrupted = true;
         break;
       }
@@ -298,9 +302,9 @@ class TrainingRun {
   }
 
   // Asked before the forward pass, which would move BN's running statistics: every rank stops at
-  // the same step, whichever of them got the signal.
-  bool stop_requested_everywhere() {
-    bool stop = stop_requested();
+  // the same step, whichever of them got the signal or ran out of time.
+  bool stop_requested_everywhere(bool out_of_time) {
+    bool stop = out_of_time || stop_requested();
     if (group_) {
       torch::Tensor flag = torch::tensor({stop ? 1 : 0}, torch::kInt32);
       group_->all_reduce_sum(flag);
@@ -332,8 +336,10 @@ class TrainingRun {
     if (group_)
       log_info("rank 0 waited on the other ranks for " + std::to_string(100 * result_.communication_share) +
                "% of its training time");
-    if (result_.interrupted || !lead_) return result_;
+    if (!lead_) return result_;
 
+    // However the run stopped, its weights are those of the step reached (and of the checkpoint
+    // just written, when it stopped early): a usable model file.
     model_.info.training = training_summary();
     net_->eval();
     result_.model = out_ / "model.safetensors";

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -42,6 +43,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("lr", o.lr);
   v("finetune_lr", o.finetune_lr);
   v("finetune_from", o.finetune_from);
+  v("time_limit", o.time_limit);
   v("out", o.out);
   v("seed", o.seed);
   v("device", o.device);
@@ -110,6 +112,7 @@ void TrainOptions::check() const {
   for (const auto& [field, every] : {std::pair{"checkpoint_every", checkpoint_every},
                                      std::pair{"validate_every", validate_every}, std::pair{"log_every", log_every}})
     if (every < 1) throw OptionError(field, to_string(every), "must be at least 1");
+  time_limit_seconds();
   if (dist_timeout < 1) throw OptionError("dist_timeout", to_string(dist_timeout), "must be at least 1 second");
   if (precision == "fp16")
     throw OptionError("precision", "fp16",
@@ -139,6 +142,28 @@ void TrainOptions::check() const {
 
   if (!vgg.empty() && !fs::exists(vgg, ec)) throw OptionError("vgg", vgg, "VGG-16 weights file does not exist");
   PConvUNetOptions().depth(depth).width(width).check();
+}
+
+double TrainOptions::time_limit_seconds() const {
+  const auto refuse = [this] {
+    return OptionError("time_limit", "'" + time_limit + "'", "expected a duration such as 20m, 1h30m or 90s");
+  };
+  double seconds = 0;
+  size_t i = 0;
+  while (i < time_limit.size()) {
+    size_t digits = i;
+    while (digits < time_limit.size() &&
+           (std::isdigit(static_cast<unsigned char>(time_limit[digits])) || time_limit[digits] == '.'))
+      ++digits;
+    if (digits == i || digits == time_limit.size()) throw refuse();
+    const double amount = std::stod(time_limit.substr(i, digits - i));
+    const char unit = time_limit[digits];
+    if (unit != 'h' && unit != 'm' && unit != 's') throw refuse();
+    seconds += amount * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
+    i = digits + 1;
+  }
+  if (!time_limit.empty() && !(seconds > 0)) throw refuse();
+  return seconds;
 }
 
 void load_train_config(const fs::path& path, TrainOptions& options) {

@@ -1,5 +1,6 @@
 #include "train_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -18,6 +19,26 @@
 namespace pconv {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+// The band above the validation grid that names its four columns.
+cv::Mat column_labels(int column_width) {
+  cv::Mat band(kGridLabelHeight, 4 * column_width, CV_8UC3, cv::Scalar::all(255));
+  const double scale = std::min(0.45, column_width / 260.0);
+  int column = 0;
+  for (const char* label : {"masked input", "network output", "composite", "ground truth"}) {
+    int baseline = 0;
+    const cv::Size size = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &baseline);
+    const cv::Point at(column * column_width + std::max(2, (column_width - size.width) / 2),
+                       (kGridLabelHeight + size.height) / 2);
+    cv::putText(band, label, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar::all(0), 1, cv::LINE_AA);
+    ++column;
+  }
+  cv::Mat rgb;
+  band.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
+  return rgb;
+}
+}  // namespace
 
 Validator::Validator(const ValidationOptions& o, const Normalization& norm, const torch::Device& device)
     : norm_(norm), device_(device), out_(o.out) {
@@ -53,13 +74,11 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
       cv::cvtColor(gt, gt_bgr, cv::COLOR_RGB2BGR);
       fill_gradient += hole_gradient(comp_bgr, hole).sum;
       truth_gradient += hole_gradient(gt_bgr, hole).sum;
-      if (rows.size() < 4) {
-        cv::Mat masked = gt.clone();
-        masked.setTo(cv::Scalar::all(1.0), hole);
-        cv::Mat row;
-        cv::hconcat(std::vector<cv::Mat>{masked, output, comp, gt}, row);
-        rows.push_back(row);
-      }
+      cv::Mat masked = gt.clone();
+      masked.setTo(cv::Scalar::all(1.0), hole);
+      cv::Mat row;
+      cv::hconcat(std::vector<cv::Mat>{masked, output, comp, gt}, row);
+      rows.push_back(row);
     }
   }
   const double n = static_cast<double>(images_.size());
@@ -67,6 +86,7 @@ ValidationMetrics Validator::run(PConvUNet& net, int64_t step) {
   m.ssim /= n;
   m.l1 /= n;
   m.texture = truth_gradient > 0 ? fill_gradient / truth_gradient : std::nan("");
+  rows.insert(rows.begin(), column_labels(images_.front().cols));
   cv::Mat grid;
   cv::vconcat(rows, grid);
   char name[64];
@@ -88,6 +108,7 @@ TrainLog::TrainLog(const fs::path& out, int64_t iterations, int64_t resumed_step
         const json j = json::parse(line);
         if (j.at("step").get<int64_t>() > resumed_step) continue;
         if (j.contains("loss")) curve_.emplace_back(j["step"].get<int64_t>(), j["loss"]["total"].get<double>());
+        if (j.contains("val")) val_curve_.emplace_back(j["step"].get<int64_t>(), j["val"]["psnr"].get<double>());
         kept += line + "\n";
       } catch (const json::exception&) {
         // A line cut short by an interruption: drop it.
@@ -149,6 +170,7 @@ void TrainLog::validation(int64_t step, const ValidationMetrics& m) {
        << std::setprecision(4) << m.ssim << ", L1 " << std::setprecision(2) << 100.0 * m.l1 << "%, texture "
        << m.texture << " -> " << m.grid.string();
   log_info(line.str());
+  if (std::isfinite(m.psnr)) val_curve_.emplace_back(step, m.psnr);
   draw_loss_curve();
 }
 
@@ -183,8 +205,35 @@ void TrainLog::draw_loss_curve() const {
   label(buf, {5, h - bottom});
   label("step " + std::to_string(curve_.front().first), {left, h - 15});
   label("step " + std::to_string(curve_.back().first), {w - right - 110, h - 15});
-  label("total loss (log scale)", {w / 2 - 80, 15});
+  label("total loss (log scale)", {w / 2 - 160, 15});
+  draw_validation_curve(canvas, {left, top, w - left - right, h - top - bottom}, s0, s1);
   save_image(out_ / "loss.png", canvas);
+}
+
+// Validation PSNR over the same steps, on its own scale at the right.
+void TrainLog::draw_validation_curve(cv::Mat& canvas, const cv::Rect& plot, double s0, double s1) const {
+  if (val_curve_.empty()) return;
+  const cv::Scalar green(40, 150, 40);
+  double lo = 1e300, hi = -1e300;
+  for (const auto& [s, v] : val_curve_) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (!(hi - lo > 0.1)) lo -= 0.05, hi += 0.05;
+  std::vector<cv::Point> points;
+  for (const auto& [s, v] : val_curve_) {
+    const double x = std::clamp((static_cast<double>(s) - s0) / (s1 - s0), 0.0, 1.0);
+    points.emplace_back(plot.x + static_cast<int>(plot.width * x),
+                        plot.y + static_cast<int>(plot.height * (hi - v) / (hi - lo)));
+  }
+  cv::polylines(canvas, points, false, green, 2, cv::LINE_AA);
+  for (const cv::Point& p : points) cv::circle(canvas, p, 3, green, cv::FILLED, cv::LINE_AA);
+  auto label = [&](const std::string& text, cv::Point at) {
+    cv::putText(canvas, text, at, cv::FONT_HERSHEY_SIMPLEX, 0.45, green, 1, cv::LINE_AA);
+  };
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f dB", hi);
+  label(buf, {plot.x + plot.width - 75, plot.y + 15});
+  std::snprintf(buf, sizeof buf, "%.2f dB", lo);
+  label(buf, {plot.x + plot.width - 75, plot.y + plot.height - 5});
+  label("validation PSNR", {plot.x + plot.width / 2 + 30, 15});
 }
 
 }  // namespace pconv

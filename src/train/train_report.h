@@ -19,6 +19,9 @@ struct ValidationMetrics {
   std::filesystem::path grid;         ///< masked input | output | composite | ground truth
 };
 
+/// Height of the validation grid's band of column labels, above one row per validation image.
+constexpr int kGridLabelHeight = 24;
+
 /// What validation needs of a run's options.
 struct ValidationOptions {
   std::filesystem::path photos;  ///< validation photos; empty: no validation
@@ -55,6 +58,7 @@ class TrainLog {
 
  private:
   void draw_loss_curve() const;
+  void draw_validation_curve(cv::Mat& canvas, const cv::Rect& plot, double s0, double s1) const;
 
   std::filesystem::path out_;
   int64_t iterations_;
@@ -62,7 +66,8 @@ class TrainLog {
   std::ofstream metrics_;
   std::map<std::string, double> sums_;
   int count_ = 0;
-  std::vector<std::pair<int64_t, double>> curve_;  // (step, mean total loss over the interval)
+  std::vector<std::pair<int64_t, double>> curve_;      // (step, mean total loss over the interval)
+  std::vector<std::pair<int64_t, double>> val_curve_;  // (step, validation PSNR)
 };
 
 }  // namespace pconv

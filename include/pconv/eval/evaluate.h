@@ -24,6 +24,7 @@ struct EvaluationOptions {
   int jobs = 1;                            ///< images evaluated in parallel
   int64_t max_pixels = kDefaultMaxPixels;  ///< larger photos and masks are refused
   int examples = 2;                        ///< examples per category kept for the HTML page
+  int dilate = 0;                          ///< pixels every hole grows by before filling (grow_hole)
 
   /// Throws pconv::OptionError naming the first bad field.
   void check() const;
@@ -32,6 +33,9 @@ struct EvaluationOptions {
 struct CellResult {
   size_t count = 0;
   double l1 = 0, psnr = 0, ssim = 0, seconds = 0;  ///< means; l1 in % of the value range
+  /// Half-widths of the means' 95% confidence intervals (Student's t over the category's samples):
+  /// how far a winner's lead can be trusted. NaN with fewer than two samples.
+  double l1_ci = std::numeric_limits<double>::quiet_NaN(), psnr_ci = l1_ci, ssim_ci = l1_ci;
   /// The texture ratio (metrics.h: hole_gradient) over all of the category's holes together: the
   /// fills' gradient sum over the ground truth's. NaN when no hole is wide enough to measure.
   double texture = std::numeric_limits<double>::quiet_NaN();

@@ -20,7 +20,9 @@ class InpaintMethod {
 };
 
 /// "telea", "ns" (cv::inpaint, with `radius`), "fsr" (cv::xphoto FSR, when this OpenCV has it),
-/// or a model file (filled with `model_options`, computing in `precision`).
+/// or a model file (filled with `model_options`, computing in `precision`), or NAME=FILE for a
+/// model named NAME in reports. A model's default name has its file name, or for pconv train's
+/// <run>/model.safetensors the run folder's.
 std::unique_ptr<InpaintMethod> make_method(const std::string& spec, const torch::Device& device, int radius = 3,
                                            const InpaintOptions& model_options = {},
                                            torch::Dtype precision = torch::kFloat32);

@@ -49,6 +49,13 @@ cv::Mat alpha_hole_mask(const cv::Mat& image);
 /// there is neither. Sizes are the caller's to check: it knows what it may do about a mismatch.
 std::optional<HoleMask> image_hole(const cv::Mat& image, const cv::Mat& mask, bool invert = false);
 
+/// The hole grown by `pixels` in every direction (a disc, exact at any size): a hand-painted mask
+/// misses an object's halo and shadow, which the fill would otherwise drag back in (GIMP's Select ▸
+/// Grow, IOPaint's mask dilation). 0 returns `hole` itself. `--dilate` in inpaint, serve, evaluate.
+cv::Mat grow_hole(const cv::Mat& hole, int pixels);
+/// The largest `pixels` grow_hole takes (commands and the API refuse more).
+constexpr int kMaxGrowPixels = 1000;
+
 /// Encodes by the path's extension and writes atomically. 16-bit images bound for a format that
 /// cannot hold them (JPEG, WebP) are reduced to 8 bits with a warning.
 void save_image(const std::filesystem::path& path, const cv::Mat& image, int jpeg_quality = 95);

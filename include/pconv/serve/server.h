@@ -34,6 +34,7 @@ struct ServerOptions {
   std::vector<std::string> allow_origins;  ///< pages (scheme://host:port) that may call the API
   std::string token;                       ///< when set, the API (not health) needs "Bearer <token>"
   InpaintOptions inpaint;                  ///< tile and overlap
+  int dilate = 0;                          ///< pixels every hole grows by unless a request says
   std::string model_name;                  ///< shown by /api/v1/model (the file name)
   /// When set, the page's files are read from this folder (web/) at every request instead of the
   /// copies built in: for working on the page without rebuilding.

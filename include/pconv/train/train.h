@@ -50,6 +50,9 @@ struct TrainOptions {
   double lr = 2e-4;            ///< stage 1
   double finetune_lr = 5e-5;   ///< stage 2
   int64_t finetune_from = -1;  ///< first step of stage 2; -1: never
+  /// Wall-clock time this invocation may train: "20m", "1h30m", "90s"; empty: until `iterations`.
+  /// When it runs out training stops as on Ctrl-C: checkpoint and model file written.
+  std::string time_limit;
   // Run.
   std::string out = "runs/pconv";
   uint64_t seed = 0;
@@ -76,6 +79,8 @@ struct TrainOptions {
   void merge(const nlohmann::json& config, const std::string& where);
   /// Throws pconv::Error for values out of range or missing inputs.
   void check() const;
+  /// time_limit in seconds, 0 when there is none; throws pconv::OptionError when it does not parse.
+  double time_limit_seconds() const;
 };
 
 /// Reads a JSON config file into `options`.
@@ -83,8 +88,8 @@ void load_train_config(const std::filesystem::path& path, TrainOptions& options)
 
 struct TrainResult {
   int64_t steps_done = 0;       ///< the step the run stopped at
-  bool interrupted = false;     ///< stopped by a signal (a checkpoint was written)
-  std::filesystem::path model;  ///< the exported model file (when the run finished)
+  bool interrupted = false;     ///< stopped early, by a signal or the time limit (checkpoint written)
+  std::filesystem::path model;  ///< the exported model file, written however the run stopped
   double samples_per_second = 0;
   double data_wait_share = 0;      ///< share of wall time the training loop waited for data
   int world_size = 1;              ///< processes that trained together
