@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 
 #include "pconv/eval/metrics.h"
@@ -145,6 +147,13 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
     }
   // Larger holes cost every method: the smallest bucket beats the largest.
   for (const auto& row : r.cells) EXPECT_GT(row[0].psnr, row[10].psnr);
+  // Two samples a cell: every mean has its 95% interval, t(1) = 12.706 times the standard error.
+  for (const auto& row : r.cells)
+    for (const auto& cell : row) {
+      EXPECT_GE(cell.psnr_ci, 0.0);
+      EXPECT_GE(cell.l1_ci, 0.0);
+      EXPECT_GE(cell.ssim_ci, 0.0);
+    }
   EXPECT_EQ(r.examples.size(), 12u);
 
   write_report(r, dir / "report");
@@ -169,6 +178,46 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
   o.masks = m.out;
   o.jobs = 1;
   EXPECT_EQ(evaluate(o, methods).cells[0][3].count, 1u);
+}
+
+// A method that records the holes it is given.
+class HoleRecorder : public InpaintMethod {
+ public:
+  std::string name() const override { return "recorder"; }
+  cv::Mat fill(const cv::Mat& bgr, const cv::Mat& hole) const override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    holes_.push_back(cv::countNonZero(hole));
+    return bgr.clone();
+  }
+  mutable std::mutex mutex_;
+  mutable std::vector<int> holes_;
+};
+
+TEST(Evaluate, DilateGrowsEveryHoleAndTheIntervalIsStudentsT) {
+  test::TempDir dir;
+  test::write_photos(dir / "photos", 1, 64, 64);
+  MaskSetOptions m;
+  m.out = dir / "set";
+  m.width = m.height = 64;
+  m.per_category = 2;
+  write_mask_set(m);
+  EvaluationOptions o;
+  o.images = dir / "photos";
+  o.masks = m.out;
+  o.size = 64;
+  HoleRecorder plain, grown;
+  evaluate(o, {&plain});
+  o.dilate = 3;
+  const EvaluationReport r = evaluate(o, {&grown});
+  ASSERT_EQ(plain.holes_.size(), grown.holes_.size());
+  std::vector<int> a = plain.holes_, b = grown.holes_;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_GT(std::accumulate(b.begin(), b.end(), 0), std::accumulate(a.begin(), a.end(), 0));
+  // The recorder returns the photo: both samples of each cell have ℓ1 0, so no spread at all.
+  for (const auto& cell : r.cells[0]) EXPECT_EQ(cell.l1_ci, 0.0);
+  o.dilate = -1;
+  test::expect_error([&] { evaluate(o, {&grown}); }, "dilate -1: must be 0..1000");
 }
 
 TEST(Evaluate, ClearErrors) {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 
 #include "pconv/eval/metrics.h"
@@ -335,7 +336,11 @@ TEST(Train, ValidationWritesGridsAndMetrics) {
   EXPECT_GT(grid.rows, 5 * o.image_size);
   EXPECT_LT(grid.rows, 6 * o.image_size);
   EXPECT_EQ(grid.cols, 4 * o.image_size);
-  EXPECT_TRUE(fs::exists(fs::path(o.out) / "loss.png"));
+  // The loss plot carries the validation PSNR in green beside the loss.
+  const cv::Mat plot = load_image(fs::path(o.out) / "loss.png");
+  cv::Mat green;
+  cv::inRange(plot, cv::Scalar(30, 140, 30), cv::Scalar(50, 160, 50), green);
+  EXPECT_GT(cv::countNonZero(green), 20);
   const auto bytes = read_file(fs::path(o.out) / "metrics.jsonl");
   const std::string text(bytes.begin(), bytes.end());
   EXPECT_NE(text.find("\"psnr\""), std::string::npos);

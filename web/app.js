@@ -204,7 +204,7 @@ async function openImage(file) {
   els.layer.hidden = false;
   setComparing(false);
   showImage();
-  view.fit();
+  view.fit(false);
   setStatus(`${file.name || 'Pasted image'}: ${original.width}×${original.height}. ` +
     'Paint over what should go, then press Fill.');
 }

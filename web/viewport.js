@@ -26,14 +26,19 @@ export class View {
     }
   }
 
-  // The scale at which the whole image fits the viewport, never above 1:1.
+  // The scale at which the whole image fits the viewport.
   fitScale() {
     const r = this.viewport.getBoundingClientRect();
     if (!this.width || !r.width) return 1;
-    return Math.min(1, (r.width - 8) / this.width, (r.height - 8) / this.height);
+    return Math.min((r.width - 8) / this.width, (r.height - 8) / this.height);
   }
 
-  fit() { this.setScale(this.fitScale()); this.center(); }
+  // The whole image in view; `upscale`: enlarged to the viewport too (the Fit button), otherwise
+  // never beyond 1:1 (a newly opened image is shown at its own size when it fits).
+  fit(upscale = true) {
+    this.setScale(upscale ? this.fitScale() : Math.min(1, this.fitScale()));
+    this.center();
+  }
 
   one() { this.zoomAt(1 / this.scale); }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <opencv2/core/utility.hpp>
 #include <optional>
 
@@ -239,7 +240,8 @@ class TrainingRun {
       const double seconds = training_seconds();
       if (every(o_.log_every))
         log_->report(step_, stage_, (step_ - first_step) / std::max(seconds, 1e-9),
-                     seconds > 0 ? loader_->wait_seconds() / seconds : 0.0);
+                     seconds > 0 ? loader_->wait_seconds() / seconds : 0.0,
+                     time_limit > 0 ? time_limit - stopwatch.seconds() : std::numeric_limits<double>::infinity());
       if (every(o_.checkpoint_every)) save_checkpoint(checkpoint_, net_, *optimizer_, step_, stage_, adversary_.get());
       if (validator_->enabled() && every(o_.validate_every)) {
         const Stopwatch validation;

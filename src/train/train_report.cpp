@@ -125,7 +125,8 @@ void TrainLog::record(int64_t, int, const std::map<std::string, double>& terms) 
   ++count_;
 }
 
-void TrainLog::report(int64_t step, int stage, double steps_per_second, double data_wait_share) {
+void TrainLog::report(int64_t step, int stage, double steps_per_second, double data_wait_share,
+                      double seconds_left) {
   if (count_ == 0) return;
   json loss;
   for (const auto& [k, v] : sums_) loss[k] = v / count_;
@@ -141,11 +142,14 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
   sums_.clear();
   count_ = 0;
 
-  const double eta = steps_per_second > 0 ? (iterations_ - step) / steps_per_second : 0;
+  const double to_the_end = steps_per_second > 0 ? (iterations_ - step) / steps_per_second : 0;
+  const bool limited = seconds_left < to_the_end;
+  const double eta = std::max(0.0, limited ? seconds_left : to_the_end);
   std::ostringstream line;
   line << "step " << step << "/" << iterations_ << " [stage " << stage << "] " << std::fixed << std::setprecision(2)
        << steps_per_second << " it/s, ETA " << static_cast<int64_t>(eta) / 60 << "m" << std::setw(2)
-       << std::setfill('0') << static_cast<int64_t>(eta) % 60 << "s" << std::setfill(' ') << std::setprecision(4)
+       << std::setfill('0') << static_cast<int64_t>(eta) % 60 << "s" << std::setfill(' ')
+       << (limited ? " (time limit)" : "") << std::setprecision(4)
        << " | loss " << total;
   for (const auto& [k, v] : loss.items())
     if (k != "total") line << " " << k << " " << v.get<double>();

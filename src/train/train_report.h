@@ -2,6 +2,7 @@
 // What a training run shows and writes: progress, metrics.jsonl, validation grids, the loss curve.
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <opencv2/core.hpp>
 #include <string>
@@ -51,7 +52,9 @@ class TrainLog {
   /// to that step and continued.
   TrainLog(const std::filesystem::path& out, int64_t iterations, int64_t resumed_step);
   void record(int64_t step, int stage, const std::map<std::string, double>& terms);
-  void report(int64_t step, int stage, double steps_per_second, double data_wait_share);
+  /// `seconds_left`: until the time limit, which then bounds the ETA; infinite without one.
+  void report(int64_t step, int stage, double steps_per_second, double data_wait_share,
+              double seconds_left = std::numeric_limits<double>::infinity());
   void validation(int64_t step, const ValidationMetrics& metrics);
   /// Ends an open progress line on a terminal.
   void finish_line();

@@ -35,13 +35,19 @@ try {
     await page.waitForFunction(() => document.getElementById('model').textContent.includes('PConv'));
     await page.setInputFiles('#open-input', path.join(root, 'examples/ladybird.jpg'));
     await page.waitForSelector('#layer:not([hidden])');
+    await page.click('#zoom-fit');
     await page.setInputFiles('#mask-input', path.join(root, 'examples/ladybird_mask.png'));
     await page.waitForFunction(() => !document.getElementById('fill').disabled);
+    // Clicking scrolls a phone's toolbars to the button; a screenshot shows them from the start.
+    const unscroll = () => page.evaluate(() => document.querySelectorAll('.toolbar').forEach((t) => { t.scrollLeft = 0; }));
+    await unscroll();
     await page.screenshot({ path: path.join(out, `web-${name}-painted.jpg`), type: 'jpeg', quality: 85 });
     await page.click('#fill');
     await page.waitForFunction(() => !document.getElementById('split').hidden);
-    const vp = await page.locator('#viewport').boundingBox();
-    await page.mouse.click(vp.x + vp.width * 0.45, vp.y + vp.height * 0.5);
+    // The divider through the ladybird (x = 449 of 640): half of it before, half after.
+    const image = await page.locator('#image').boundingBox();
+    await page.mouse.click(image.x + image.width * 449 / 640, image.y + image.height / 2);
+    await unscroll();
     await page.screenshot({ path: path.join(out, `web-${name}-compare.jpg`), type: 'jpeg', quality: 85 });
     await page.close();
   }
