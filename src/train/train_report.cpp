@@ -125,8 +125,7 @@ void TrainLog::record(int64_t, int, const std::map<std::string, double>& terms) 
   ++count_;
 }
 
-void TrainLog::report(int64_t step, int stage, double steps_per_second, double data_wait_share,
-                      double seconds_left) {
+void TrainLog::report(int64_t step, int stage, double steps_per_second, double data_wait_share, double seconds_left) {
   if (count_ == 0) return;
   json loss;
   for (const auto& [k, v] : sums_) loss[k] = v / count_;
@@ -149,8 +148,7 @@ void TrainLog::report(int64_t step, int stage, double steps_per_second, double d
   line << "step " << step << "/" << iterations_ << " [stage " << stage << "] " << std::fixed << std::setprecision(2)
        << steps_per_second << " it/s, ETA " << static_cast<int64_t>(eta) / 60 << "m" << std::setw(2)
        << std::setfill('0') << static_cast<int64_t>(eta) % 60 << "s" << std::setfill(' ')
-       << (limited ? " (time limit)" : "") << std::setprecision(4)
-       << " | loss " << total;
+       << (limited ? " (time limit)" : "") << std::setprecision(4) << " | loss " << total;
   for (const auto& [k, v] : loss.items())
     if (k != "total") line << " " << k << " " << v.get<double>();
   line << std::setprecision(1) << " | data wait " << 100.0 * data_wait_share << "%";
