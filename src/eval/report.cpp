@@ -75,7 +75,7 @@ std::string cell_text(const EvaluationReport& r, size_t method, size_t category,
                       const std::string& open, const std::string& close) {
   const CellResult& cell = r.cells[method][category];
   if (cell.count == 0 || std::isnan(cell.*m.field)) return "–";
-  const std::string v = fmt(cell.*m.field, m.decimals);
+  std::string v = fmt(cell.*m.field, m.decimals);
   if (best(r, category, m) != static_cast<int>(method) || r.methods.size() < 2) return v;
   const bool spread = m.ci && !std::isnan(cell.*m.ci);
   return open + v + close + (spread ? " ±" + fmt(cell.*m.ci, m.decimals) : "");
