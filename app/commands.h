@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace pconv {
 struct InpaintOptions;
@@ -33,8 +34,15 @@ int run_naming_flags(const FlagNames& flags, const Run& run);
 /// An error's one-line message, with the flag that raises a limit where one was exceeded.
 std::string describe(const std::exception& e);
 
-/// The bundled model's path, or an empty path when none ships with this build.
-std::filesystem::path bundled_model_path();
+/// The bundled models' styles: smooth (pconv.safetensors, the default) and textured
+/// (pconv-textured.safetensors).
+const std::vector<std::string>& bundled_styles();
+
+/// The bundled model of `style`, or an empty path when none ships with this build.
+std::filesystem::path bundled_model_path(const std::string& style = "smooth");
+
+/// --style smooth|textured: which bundled model fills (inpaint, serve); not with --model.
+void add_style_option(CLI::App* cmd, std::string& style, CLI::Option* model);
 
 /// --quality, --tile, --overlap, --max-hole-radius, --context, --ensemble and --blend: how a model
 /// fills (inpaint, serve, evaluate).
@@ -47,7 +55,8 @@ void add_dilate_option(CLI::App* cmd, int& pixels);
 /// parse_precision checks it against the device.
 void add_precision_option(CLI::App* cmd, std::string& precision);
 
-/// The --model value, or the bundled model; throws with a one-line explanation when neither exists.
-std::filesystem::path resolve_model(const std::string& option);
+/// The --model value, or the bundled model of `style`; throws with a one-line explanation when
+/// neither exists.
+std::filesystem::path resolve_model(const std::string& option, const std::string& style = "smooth");
 
 }  // namespace pconv::app

@@ -19,7 +19,7 @@ namespace {
 struct Options {
   EvaluationOptions evaluation;
   std::string images, masks, out, device = "auto", precision = "fp32";
-  std::vector<std::string> methods;  // none given: the bundled model, Telea and Navier-Stokes
+  std::vector<std::string> methods;  // none given: the bundled models, Telea and Navier-Stokes
   int radius = 3;
   double max_megapixels = kDefaultMaxPixels / 1e6;
   InpaintOptions fill;  // models only
@@ -33,8 +33,8 @@ int run(Options& o) {
   e.max_pixels = o.max_megapixels > 0 ? static_cast<int64_t>(o.max_megapixels * 1e6) : 0;
   e.check();
   if (o.methods.empty()) {
-    const fs::path bundled = bundled_model_path();
-    if (!bundled.empty()) o.methods.push_back(bundled.string());
+    for (const std::string& style : bundled_styles())
+      if (const fs::path bundled = bundled_model_path(style); !bundled.empty()) o.methods.push_back(bundled.string());
     o.methods.insert(o.methods.end(), {"telea", "ns"});
   }
   // Parallel images each want a core: LibTorch then runs single-threaded inside each.

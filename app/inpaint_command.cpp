@@ -24,7 +24,7 @@ namespace pconv::app {
 namespace {
 
 struct Options {
-  std::string image, mask, model, output, device = "auto", precision = "fp32";
+  std::string image, mask, model, style = "smooth", output, device = "auto", precision = "fp32";
   bool invert_mask = false, resize_mask = false, quiet = false, timings = false;
   int threads = 0, jpeg_quality = 95, dilate = 0;
   double max_megapixels = kDefaultMaxPixels / 1e6;
@@ -221,7 +221,7 @@ int run(const Options& o) {
     throw Error("--jpeg-quality " + std::to_string(o.jpeg_quality) + ": must be 1..100");
   const torch::Device device = parse_device(o.device);
   const torch::Dtype precision = parse_precision(o.precision, device);
-  const fs::path model_path = resolve_model(o.model);
+  const fs::path model_path = resolve_model(o.model, o.style);
   // Start-up stages go to the first image's timings (the only one in single-file mode).
   Timings startup;
   startup.add("process start, library init", seconds_since_process_start());
@@ -261,7 +261,8 @@ Run add_inpaint_command(CLI::App& root) {
   cmd->add_option("--mask,-m", o->mask,
                   "Mask file (white / non-zero = hole), one mask for every image, or a folder of masks paired by "
                   "file name (name, stem, or <stem>_mask*). Without it, the image's transparency is the hole");
-  cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled model");
+  auto* model = cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled model");
+  add_style_option(cmd, o->style, model);
   cmd->add_option("--output,-o", o->output, "Output file, or folder (with a folder of images)")->required();
   cmd->add_flag("--invert-mask", o->invert_mask,
                 "Read masks in the paper's convention: white = keep, black = hole (default: off)");

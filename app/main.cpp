@@ -16,8 +16,13 @@ namespace fs = std::filesystem;
 
 namespace pconv::app {
 
-fs::path bundled_model_path() {
-  const fs::path name = "pconv.safetensors";
+const std::vector<std::string>& bundled_styles() {
+  static const std::vector<std::string> styles = {"smooth", "textured"};
+  return styles;
+}
+
+fs::path bundled_model_path(const std::string& style) {
+  const fs::path name = style == "textured" ? "pconv-textured.safetensors" : "pconv.safetensors";
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   std::vector<fs::path> candidates;
@@ -29,12 +34,23 @@ fs::path bundled_model_path() {
   return {};
 }
 
-fs::path resolve_model(const std::string& option) {
+fs::path resolve_model(const std::string& option, const std::string& style) {
   if (!option.empty()) return option;
-  fs::path bundled = bundled_model_path();
+  fs::path bundled = bundled_model_path(style);
   if (bundled.empty())
-    throw Error("no bundled model is present yet (models/pconv.safetensors); pass --model FILE with a trained model");
+    throw Error("no bundled " + style + " model is present (models/" +
+                (style == "textured" ? "pconv-textured" : "pconv") +
+                ".safetensors); pass --model FILE with a trained model");
   return bundled;
+}
+
+void add_style_option(CLI::App* cmd, std::string& style, CLI::Option* model) {
+  cmd->add_option("--style", style,
+                  "Which bundled model fills: smooth (closest to the photo on average: PSNR, SSIM) or textured "
+                  "(grain and detail like the photo's, a little further on average; see docs/model-card.md)")
+      ->check(CLI::IsMember(bundled_styles()))
+      ->excludes(model)
+      ->capture_default_str();
 }
 
 int run_naming_flags(const FlagNames& flags, const Run& run) {

@@ -1,6 +1,7 @@
 // pconv serve: the web page and the HTTP API (docs/api.md) until SIGINT or SIGTERM.
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "commands.h"
@@ -16,7 +17,7 @@ namespace pconv::app {
 namespace {
 
 struct Options {
-  std::string model, device = "auto", precision = "fp32";
+  std::string model, style = "smooth", device = "auto", precision = "fp32";
   int threads = 0, max_upload_mb = 64;
   double max_megapixels = 40;
   bool quiet = false;
@@ -32,10 +33,16 @@ int run(Options& o) {
   o.server.check();
   const torch::Device device = parse_device(o.device);
   const torch::Dtype precision = parse_precision(o.precision, device);
-  const fs::path model_path = resolve_model(o.model);
+  const fs::path model_path = resolve_model(o.model, o.style);
   std::error_code ec;
   if (!fs::is_regular_file(model_path, ec)) throw Error(model_path.string() + ": no such model file");
   o.server.model_name = model_path.filename().string();
+  // With the bundled models, requests (and the page) may choose the other style too.
+  o.server.style = o.model.empty() ? o.style : "custom";
+  std::map<std::string, fs::path> others;
+  if (o.model.empty())
+    for (const std::string& style : bundled_styles())
+      if (style != o.style && !bundled_model_path(style).empty()) others[style] = bundled_model_path(style);
 
   // Listen first, so that health checks see 503 "loading" instead of a refused connection.
   InpaintServer server(o.server);
@@ -65,8 +72,13 @@ int run(Options& o) {
   try {
     auto inpainter = std::make_shared<const Inpainter>(Inpainter::from_file(model_path, device, precision));
     inpainter->check(o.server.inpaint);
+    for (const auto& [style, path] : others)
+      server.add_style(style, std::make_shared<const Inpainter>(Inpainter::from_file(path, device, precision)));
     server.set_model(inpainter);
-    log_info("ready: " + o.server.model_name + " on " + device.str() + " in " + o.precision + ", " +
+    std::string also;
+    for (const auto& [style, path] : others) also += ", " + style + " (" + path.filename().string() + ")";
+    log_info("ready: " + o.server.model_name + (also.empty() ? "" : " as " + o.server.style + also) + " on " +
+             device.str() + " in " + o.precision + ", " +
              std::to_string(o.server.concurrency) + " at a time, " + std::to_string(o.server.queue) + " more may wait");
   } catch (...) {
     server.stop();
@@ -84,7 +96,8 @@ Run add_serve_command(CLI::App& root) {
   auto o = std::make_shared<Options>();
   ServerOptions& s = o->server;
   CLI::App* cmd = root.add_subcommand("serve", "Serve the web page and the HTTP API (docs/api.md)");
-  cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled model");
+  auto* model = cmd->add_option("--model", o->model, "Model file (.safetensors); default: the bundled models");
+  add_style_option(cmd, o->style, model);
   cmd->add_option("--host", s.host, "Address to listen on; 0.0.0.0 for every interface")->capture_default_str();
   cmd->add_option("--port", s.port, "Port; 0 = any free port (printed)")->capture_default_str();
   cmd->add_option("--concurrency", s.concurrency, "Images filled at once")->capture_default_str();

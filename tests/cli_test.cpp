@@ -435,7 +435,7 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
   // Each column says how many samples it has; each winner, the spread of its mean.
   EXPECT_NE(r.output.find("0.3-0.4 N (n=2)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("** ±"), std::string::npos) << r.output;
-  // Named models; with no method named, the bundled model against Telea and Navier-Stokes.
+  // Named models; with no method named, the bundled models against Telea and Navier-Stokes.
   const auto named = pconv("evaluate --images " + p("photos") + " --masks " + p("set") +
                            " --size 64 --method mine=" + model.string() + " --out " + p("named") + " --jobs 1");
   ASSERT_EQ(named.code, 0) << named.output;
@@ -443,7 +443,8 @@ TEST_F(Cli, MasksAndEvaluateEndToEnd) {
   const auto defaults =
       pconv("evaluate --images " + p("photos") + " --size 64 --per-category 1 --out " + p("defaults") + " --jobs 1");
   ASSERT_EQ(defaults.code, 0) << defaults.output;
-  for (const char* method : {"| PConv U-Net (pconv.safetensors) |", "| Telea (OpenCV) |", "| Navier-Stokes (OpenCV) |"})
+  for (const char* method : {"| PConv U-Net (pconv.safetensors) |", "| PConv U-Net (pconv-textured.safetensors) |",
+                             "| Telea (OpenCV) |", "| Navier-Stokes (OpenCV) |"})
     EXPECT_NE(defaults.output.find(method), std::string::npos) << method << "\n" << defaults.output;
   const auto bad = pconv("evaluate --images " + p("nothing") + " --out " + p("r2"));
   EXPECT_EQ(bad.code, 1);
@@ -561,6 +562,49 @@ TEST(BundledModel, FillsTheExample) {
   const cv::Scalar before = cv::mean(input, hole), after = cv::mean(output, hole);  // BGR
   // Green minus red over the hole: the red ladybird pulls it down, the fill brings it up.
   EXPECT_GT(after[1] - after[2], before[1] - before[2] + 20) << "before " << before << ", after " << after;
+}
+
+// Mean Sobel gradient magnitude of the luma inside `hole`, away from its edge.
+double hole_detail(const cv::Mat& image, const cv::Mat& hole) {
+  cv::Mat gray, gx, gy, magnitude, inner;
+  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+  gray.convertTo(gray, CV_32F);
+  cv::Sobel(gray, gx, CV_32F, 1, 0);
+  cv::Sobel(gray, gy, CV_32F, 0, 1);
+  cv::magnitude(gx, gy, magnitude);
+  cv::erode(hole, inner, cv::Mat(), {-1, -1}, 3);
+  return cv::mean(magnitude, inner)[0];
+}
+
+// --style textured: the bundled textured model fills the same hole with more detail than the
+// smooth one, and still touches nothing outside it; it is a choice among bundled models only.
+TEST(BundledModel, TexturedStyleFillsWithMoreDetail) {
+  test::TempDir dir;
+  const std::filesystem::path src = PCONV_SOURCE_DIR;
+  const std::string photo = (src / "examples/ladybird.jpg").string();
+  const std::string mask = (src / "examples/ladybird_mask.png").string();
+  const std::string common = "inpaint --threads 2 --image " + photo + " --mask " + mask + " --output ";
+  const auto smooth = pconv(common + (dir / "smooth.png").string());
+  ASSERT_EQ(smooth.code, 0) << smooth.output;
+  const auto textured = pconv(common + (dir / "textured.png").string() + " --style textured");
+  ASSERT_EQ(textured.code, 0) << textured.output;
+  const cv::Mat input = load_image(photo), hole = binarize_mask(load_image(mask)).hole;
+  const cv::Mat a = load_image(dir / "smooth.png"), b = load_image(dir / "textured.png");
+  cv::Mat diff;
+  cv::absdiff(input, b, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(diff & ~hole), 0);
+  EXPECT_GT(hole_detail(b, hole), 1.2 * hole_detail(a, hole))
+      << "smooth " << hole_detail(a, hole) << ", textured " << hole_detail(b, hole);
+
+  const auto both = pconv(common + (dir / "x.png").string() + " --style textured --model " +
+                          (src / "models/pconv.safetensors").string());
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.output.find("--model excludes --style"), std::string::npos) << both.output;
+  const auto unknown = pconv(common + (dir / "x.png").string() + " --style grainy");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.output.find("grainy"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.png"));
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ class Server : public ::testing::Test {
   }
   void TearDown() override { stop(); }
 
-  void start(ServerOptions o = {}, bool load = true, InpaintServer::Fill fill = {}) {
+  void start(ServerOptions o = ServerOptions(), bool load = true, InpaintServer::Fill fill = {}) {
     o.port = 0;
     o.model_name = "model.safetensors";
     server = std::make_unique<InpaintServer>(o);
@@ -226,7 +226,7 @@ TEST_F(Server, AnEmptyHoleReturnsTheImage) {
 }
 
 TEST_F(Server, HealthAndModelDescription) {
-  start({}, false);
+  start(ServerOptions(), false);
   const auto loading = client().Get("/api/v1/health");
   EXPECT_EQ(loading->status, 503);
   EXPECT_EQ(json::parse(loading->body)["status"], "loading");
@@ -243,7 +243,7 @@ TEST_F(Server, HealthAndModelDescription) {
   EXPECT_EQ(m["architecture"]["depth"], 3);
   EXPECT_EQ(m["architecture"]["type"], "pconv-unet");
   EXPECT_EQ(m["file"], "model.safetensors");
-  EXPECT_EQ(m["limits"]["max_pixels"], ServerOptions{}.max_pixels);
+  EXPECT_EQ(m["limits"]["max_pixels"], ServerOptions().max_pixels);
 }
 
 TEST_F(Server, ServesTheWebPage) {
@@ -452,7 +452,7 @@ TEST_F(Server, QualityFieldAndDebugTimings) {
   std::vector<int> passes;
   std::vector<bool> timed;
   std::mutex mutex;
-  start({}, true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
+  start(ServerOptions(), true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
     const std::lock_guard<std::mutex> lock(mutex);
     passes.push_back(o.ensemble);
     timed.push_back(o.timings != nullptr);
@@ -513,11 +513,42 @@ TEST_F(Server, DilateFieldGrowsTheHole) {
                                      cv::countNonZero(grow_hole(hole, 6))}));
 }
 
+// The bundled smooth and textured models: a request's style field picks the one that fills.
+TEST_F(Server, StyleFieldChoosesTheModel) {
+  std::vector<std::string> used;
+  std::mutex mutex;
+  auto fill_as = [&](const std::string& style) {
+    return [&, style](const cv::Mat& image, const cv::Mat&, const InpaintOptions&) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      used.push_back(style);
+      return image.clone();
+    };
+  };
+  start(ServerOptions(), true, fill_as("smooth"));
+  server->add_style("textured", std::make_shared<const Inpainter>(Inpainter::from_file(dir / "model.safetensors")),
+                    fill_as("textured"));
+  auto with_style = [&](const std::string& style) {
+    httplib::MultipartFormDataItems items = form(png(image), png(hole));
+    items.push_back({"style", style, "", ""});
+    return post(items);
+  };
+  EXPECT_EQ(post(form(png(image), png(hole)))->status, 200);
+  EXPECT_EQ(with_style("textured")->status, 200);
+  EXPECT_EQ(with_style("smooth")->status, 200);
+  const auto bad = with_style("grainy");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(error_of(bad), "style 'grainy': this server fills with smooth, textured");
+  EXPECT_EQ(used, (std::vector<std::string>{"smooth", "textured", "smooth"}));
+  const json m = json::parse(client().Get("/api/v1/model")->body);
+  EXPECT_EQ(m["style"], "smooth");
+  EXPECT_EQ(m["styles"], json::array({"smooth", "textured"}));
+}
+
 // A client that closes its connection (the page's Cancel) stops its fill at the next tile.
 TEST_F(Server, AFillWhoseClientWentAwayIsAbandoned) {
   std::atomic<int> tiles{0};
   std::atomic<bool> finished{false};
-  start({}, true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
+  start(ServerOptions(), true, [&](const cv::Mat& image, const cv::Mat&, const InpaintOptions& o) {
     for (int i = 0; i < 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       ++tiles;
@@ -543,7 +574,7 @@ TEST_F(Server, AFillWhoseClientWentAwayIsAbandoned) {
 }
 
 TEST_F(Server, AFailingFillAnswers500AndTheServerKeepsServing) {
-  start({}, true, [](const cv::Mat&, const cv::Mat&, const InpaintOptions&) -> cv::Mat {
+  start(ServerOptions(), true, [](const cv::Mat&, const cv::Mat&, const InpaintOptions&) -> cv::Mat {
     throw std::runtime_error("boom \xff");
   });
   const auto r = post(form(png(image), png(hole)));

@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 const els = Object.fromEntries([
   'model', 'status', 'spinner', 'status-text', 'viewport', 'layer', 'image', 'previous', 'mask', 'split',
   'before-label', 'after-label', 'rect-preview', 'cursor', 'open-input', 'mask-input', 'mask-convention',
-  'jpeg-quality', 'quality', 'grow', 'fill', 'compare-toggle', 'download', 'download-format', 'download-mask',
+  'jpeg-quality', 'quality', 'style-choice', 'style', 'grow', 'fill', 'compare-toggle', 'download', 'download-format', 'download-mask',
   'size', 'size-value', 'undo', 'redo', 'clear', 'original', 'zoom-out', 'zoom-value', 'zoom-in', 'zoom-fit',
   'zoom-one',
 ].map((id) => [id.replace(/-(.)/g, (m, c) => c.toUpperCase()), $(id)]));
@@ -70,6 +70,11 @@ async function describeModel() {
   const a = info.architecture;
   els.model.textContent = `${info.file}: ${a.type === 'pconv-unet' ? 'PConv U-Net' : 'U-Net'}, ` +
     `depth ${a.depth}, width ${a.width}, on ${info.device}`;
+  // Bundled smooth and textured models: the server's default style first.
+  const styles = info.styles || [];
+  for (const name of styles) els.style.add(new Option(name[0].toUpperCase() + name.slice(1), name));
+  els.style.value = info.style;
+  els.styleChoice.hidden = styles.length < 2;
   // The server's own setting is the page's default; one that is neither preset stays selectable.
   if (info.quality === 'fast' || info.quality === 'best') {
     els.quality.value = info.quality;
@@ -100,6 +105,7 @@ async function fill() {
     form.append('format', 'png');  // lossless, so that fill after fill loses nothing
     form.append('dilate', String(growPixels()));
     if (els.quality.value) form.append('quality', els.quality.value);
+    if (!els.styleChoice.hidden) form.append('style', els.style.value);
     const response = await api('/api/v1/inpaint', { method: 'POST', body: form, signal: abort.signal });
     if (!response.ok) {
       let message = `${response.status} ${response.statusText}`;

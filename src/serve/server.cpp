@@ -33,7 +33,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
-const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format", "quality", "dilate"};
+const std::set<std::string> kInpaintFields = {"image", "mask", "invert_mask", "format", "quality", "dilate", "style"};
 
 // Request paths, field names and model metadata are bytes from outside: invalid UTF-8 in them is
 // replaced rather than thrown at.
@@ -181,17 +181,29 @@ struct InpaintServer::State {
   std::map<std::string, std::string> allowed_methods;
   std::atomic<bool> stopping{false}, listening{false};
 
+  struct Filler {
+    std::shared_ptr<const Inpainter> model;
+    Fill fill;
+  };
+
   std::mutex mutex;  // guards the members below
-  std::shared_ptr<const Inpainter> model;
-  Fill fill;
+  std::map<std::string, Filler> styles;  // ready once options.style is here
   double mean_fill_s = 1.0;  // running estimate, for Retry-After
 
   explicit State(ServerOptions o)
       : options(std::move(o)), http(connection_limits(options)), queue(options.concurrency, options.queue) {}
 
-  std::pair<std::shared_ptr<const Inpainter>, Fill> current() {
+  Filler current(const std::string& style) {
     std::lock_guard<std::mutex> lock(mutex);
-    return {model, fill};
+    const auto found = styles.find(style);
+    return found == styles.end() ? Filler{} : found->second;
+  }
+  Filler current() { return current(options.style); }
+  std::vector<std::string> style_names() {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::vector<std::string> names;
+    for (const auto& entry : styles) names.push_back(entry.first);
+    return names;
   }
 
   int retry_after_s() {
@@ -392,7 +404,7 @@ httplib::Server::HandlerResponse InpaintServer::State::screen(const httplib::Req
 
 void InpaintServer::State::health(httplib::Response& res) {
   if (stopping) return send_unavailable(res, "the server is shutting down", 0);
-  if (!current().first) {
+  if (!current().model) {
     res.set_header("Retry-After", "1");
     res.status = 503;
     res.set_content(dump(json{{"status", "loading"}}), kJson);
@@ -407,7 +419,7 @@ void InpaintServer::State::health(httplib::Response& res) {
 }
 
 void InpaintServer::State::describe_model(httplib::Response& res) {
-  const auto model = current().first;
+  const auto model = current().model;
   if (!model) return send_unavailable(res, "the model is still loading", 1);
   json body = model_metadata_json(model->info());
   body["file"] = options.model_name;
@@ -419,6 +431,8 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
   body["quality"] = quality_name(options.inpaint);
   body["ensemble"] = options.inpaint.ensemble;
   body["blend"] = options.inpaint.poisson_blend ? "poisson" : "none";
+  body["style"] = options.style;
+  body["styles"] = style_names();
   body["limits"] = {{"max_upload_bytes", options.max_upload_bytes},
                     {"max_pixels", options.max_pixels},
                     {"timeout_s", options.timeout_s}};
@@ -428,14 +442,13 @@ void InpaintServer::State::describe_model(httplib::Response& res) {
 void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Response& res) {
   const Clock::time_point arrival = Clock::now(), deadline = arrival + std::chrono::seconds(options.timeout_s);
   if (stopping) return send_unavailable(res, "the server is shutting down", 0);
-  const auto [model, fill] = current();
-  if (!model) return send_unavailable(res, "the model is still loading", 2);
+  if (!current().model) return send_unavailable(res, "the model is still loading", 2);
   if (!req.is_multipart_form_data())
     return send_error(res, 400, "expected a multipart/form-data body with the fields image and mask");
   for (const auto& [name, part] : req.files)
     if (!kInpaintFields.count(name))
       return send_error(res, 400,
-                        "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality, dilate)");
+                        "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality, dilate, style)");
   if (!req.has_file("image")) return send_error(res, 400, "missing field 'image' (the photo to fill)");
   const std::string format_name = req.has_file("format") ? req.get_file_value("format").content : "";
   const std::optional<Format> format = parse_format(format_name);
@@ -451,6 +464,13 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
       return send_error(
           res, 400, "dilate '" + text + "': expected a whole number of pixels, 0.." + std::to_string(kMaxGrowPixels));
     dilate = *pixels;
+  }
+  const std::string style = req.has_file("style") ? req.get_file_value("style").content : options.style;
+  const Filler filler = current(style);
+  if (!filler.model) {
+    std::string names;
+    for (const auto& name : style_names()) names += (names.empty() ? "" : ", ") + name;
+    return send_error(res, 400, "style '" + style + "': this server fills with " + names);
   }
   InpaintOptions fill_options = options.inpaint;
   if (req.has_file("quality")) {
@@ -486,7 +506,7 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     // At debug level each fill logs where its time went, as `pconv inpaint --timings` prints it.
     Timings stages;
     Timings* timings = log_enabled(LogLevel::kDebug) ? &stages : nullptr;
-    const cv::Mat result = fill_request(req, {*invert, dilate}, fill_options, fill, deadline, timings);
+    const cv::Mat result = fill_request(req, {*invert, dilate}, fill_options, filler.fill, deadline, timings);
     std::vector<uint8_t> bytes;
     {
       const Timings::Scope scope(timings, "encode");
@@ -585,6 +605,10 @@ void InpaintServer::listen() {
 }
 
 void InpaintServer::set_model(std::shared_ptr<const Inpainter> model, Fill fill) {
+  add_style(state_->options.style, std::move(model), std::move(fill));
+}
+
+void InpaintServer::add_style(const std::string& style, std::shared_ptr<const Inpainter> model, Fill fill) {
   if (!fill && model) {
     const Inpainter* inpainter = model.get();
     fill = [inpainter](const cv::Mat& image, const cv::Mat& hole, const InpaintOptions& o) {
@@ -592,8 +616,10 @@ void InpaintServer::set_model(std::shared_ptr<const Inpainter> model, Fill fill)
     };
   }
   std::lock_guard<std::mutex> lock(state_->mutex);
-  state_->model = std::move(model);
-  state_->fill = std::move(fill);
+  if (model)
+    state_->styles[style] = {std::move(model), std::move(fill)};
+  else
+    state_->styles.erase(style);
 }
 
 void InpaintServer::stop() {

@@ -4,8 +4,8 @@
 // comparing on the image, a rectangle filled on top of the first fill, undo and redo across
 // fills, growing the mask, zoom (wheel, buttons, keys) with painting where the pointer is, a pen,
 // a mask file at the best quality (the server's debug log counts the passes), downloads in the
-// input's format and as JPEG, Cancel, a large photo, and a phone-sized window. Saves screenshots
-// next to the fixtures.
+// input's format and as JPEG, Cancel, a large photo, the style choice, and a phone-sized window.
+// Saves screenshots next to the fixtures.
 //
 //   node tests/web/fill.test.mjs PCONV_BINARY FIXTURE_FOLDER
 import assert from 'node:assert/strict';
@@ -137,6 +137,7 @@ try {
   await page.goto(address);
   await page.waitForFunction(() => document.getElementById('model').textContent.includes('PConv U-Net'));
   assert.equal(await page.inputValue('#quality'), 'fast', 'the quality switch starts at the server\'s setting');
+  assert.ok(!(await page.isVisible('#style-choice')), 'one model: no style to choose');
   const toolbarHeight = async () => (await page.locator('#viewport').boundingBox()).y;
   const emptyLayout = await toolbarHeight();
 
@@ -307,6 +308,25 @@ try {
   // The large photo is painted, sent and filled at full size.
   await fillAndCheck(page, 'large photo', { size: [2400, 1600] });
   assert.deepEqual(errors, [], 'no errors in the page');
+
+  // Bundled smooth and textured models (the server's description stands in for them here): the
+  // page offers both, starts at the server's default, and sends the choice with the fill.
+  const styled = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  styled.on('pageerror', (e) => errors.push(e.message));
+  await styled.route('**/api/v1/model', async (route) => {
+    const info = await (await route.fetch()).json();
+    await route.fulfill({ json: { ...info, style: 'custom', styles: ['custom', 'textured'] } });
+  });
+  await styled.goto(address);
+  await styled.waitForSelector('#style-choice:not([hidden])');
+  assert.equal(await styled.inputValue('#style'), 'custom');
+  await styled.setInputFiles('#open-input', path.join(fixtures, 'photo.png'));
+  await styled.waitForSelector('#layer:not([hidden])');
+  await drag(styled, [[0.2, 0.5], [0.8, 0.6]]);
+  await styled.selectOption('#style', 'textured');
+  await styled.click('#fill');
+  await styled.waitForFunction(() => document.getElementById('status').textContent.includes("style 'textured'"));
+  await styled.close();
 
   // A phone-sized window: the toolbars scroll sideways, the image takes the rest.
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });

@@ -36,6 +36,7 @@ struct ServerOptions {
   InpaintOptions inpaint;                  ///< tile and overlap
   int dilate = 0;                          ///< pixels every hole grows by unless a request says
   std::string model_name;                  ///< shown by /api/v1/model (the file name)
+  std::string style = "smooth";            ///< the model set_model() gives; requests name others (add_style)
   /// When set, the page's files are read from this folder (web/) at every request instead of the
   /// copies built in: for working on the page without rebuilding.
   std::filesystem::path web_dir;
@@ -58,8 +59,11 @@ class InpaintServer {
   int bind();
   /// Answers requests until stop(); returns once every running request has finished.
   void listen();
-  /// Makes the server ready (health 200). `fill` defaults to the model's own.
+  /// Makes the server ready (health 200) with `model` as options.style. `fill` defaults to the
+  /// model's own.
   void set_model(std::shared_ptr<const Inpainter> model, Fill fill = {});
+  /// Another model, which a request chooses with the field style=NAME (the bundled textured model).
+  void add_style(const std::string& style, std::shared_ptr<const Inpainter> model, Fill fill = {});
   /// Refuses queued and new requests with 503, lets running ones finish, ends listen().
   void stop();
 
