@@ -78,8 +78,8 @@ int run(Options& o) {
     std::string also;
     for (const auto& [style, path] : others) also += ", " + style + " (" + path.filename().string() + ")";
     log_info("ready: " + o.server.model_name + (also.empty() ? "" : " as " + o.server.style + also) + " on " +
-             device.str() + " in " + o.precision + ", " +
-             std::to_string(o.server.concurrency) + " at a time, " + std::to_string(o.server.queue) + " more may wait");
+             device.str() + " in " + o.precision + ", " + std::to_string(o.server.concurrency) + " at a time, " +
+             std::to_string(o.server.queue) + " more may wait");
   } catch (...) {
     server.stop();
     finish();

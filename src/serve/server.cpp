@@ -186,9 +186,9 @@ struct InpaintServer::State {
     Fill fill;
   };
 
-  std::mutex mutex;  // guards the members below
+  std::mutex mutex;                      // guards the members below
   std::map<std::string, Filler> styles;  // ready once options.style is here
-  double mean_fill_s = 1.0;  // running estimate, for Retry-After
+  double mean_fill_s = 1.0;              // running estimate, for Retry-After
 
   explicit State(ServerOptions o)
       : options(std::move(o)), http(connection_limits(options)), queue(options.concurrency, options.queue) {}
@@ -447,8 +447,8 @@ void InpaintServer::State::inpaint(const httplib::Request& req, httplib::Respons
     return send_error(res, 400, "expected a multipart/form-data body with the fields image and mask");
   for (const auto& [name, part] : req.files)
     if (!kInpaintFields.count(name))
-      return send_error(res, 400,
-                        "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality, dilate, style)");
+      return send_error(
+          res, 400, "unknown field '" + name + "' (expected image, mask, invert_mask, format, quality, dilate, style)");
   if (!req.has_file("image")) return send_error(res, 400, "missing field 'image' (the photo to fill)");
   const std::string format_name = req.has_file("format") ? req.get_file_value("format").content : "";
   const std::optional<Format> format = parse_format(format_name);
