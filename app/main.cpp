@@ -21,8 +21,14 @@ const std::vector<std::string>& bundled_styles() {
   return styles;
 }
 
+namespace {
+std::string bundled_model_name(const std::string& style) {
+  return style == "textured" ? "pconv-textured.safetensors" : "pconv.safetensors";
+}
+}  // namespace
+
 fs::path bundled_model_path(const std::string& style) {
-  const fs::path name = style == "textured" ? "pconv-textured.safetensors" : "pconv.safetensors";
+  const fs::path name = bundled_model_name(style);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   std::vector<fs::path> candidates;
@@ -38,9 +44,8 @@ fs::path resolve_model(const std::string& option, const std::string& style) {
   if (!option.empty()) return option;
   fs::path bundled = bundled_model_path(style);
   if (bundled.empty())
-    throw Error("no bundled " + style + " model is present (models/" +
-                (style == "textured" ? "pconv-textured" : "pconv") +
-                ".safetensors); pass --model FILE with a trained model");
+    throw Error("no bundled " + style + " model is present (models/" + bundled_model_name(style) +
+                "); pass --model FILE with a trained model");
   return bundled;
 }
 

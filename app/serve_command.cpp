@@ -42,7 +42,7 @@ int run(Options& o) {
   std::map<std::string, fs::path> others;
   if (o.model.empty())
     for (const std::string& style : bundled_styles())
-      if (style != o.style && !bundled_model_path(style).empty()) others[style] = bundled_model_path(style);
+      if (fs::path path = bundled_model_path(style); style != o.style && !path.empty()) others[style] = path;
 
   // Listen first, so that health checks see 503 "loading" instead of a refused connection.
   InpaintServer server(o.server);
