@@ -72,6 +72,24 @@ TEST(RandomFeatures, SeeStructureNotColour) {
   EXPECT_THROW(RandomFeatures(RandomFeaturesOptions().kernel(4)), Error);
 }
 
+TEST(RandomFeatures, LumaFeaturesSeeBrightnessNotHue) {
+  RandomFeatures luma(RandomFeaturesOptions().seed(2).luma(true)), rgb(RandomFeaturesOptions().seed(2));
+  EXPECT_EQ(luma->forward(torch::rand({1, 3, 32, 32}))[0].size(1), 16);
+  EXPECT_EQ(random_filters(2, 0, 16, 5, 1).sizes(), (std::vector<int64_t>{16, 1, 5, 5}));
+  // Left half red, right half a green of the same Rec. 601 luma: an edge of hue alone.
+  torch::Tensor hue_edge = torch::zeros({1, 3, 32, 32});
+  hue_edge.index_put_({0, 0, Slice(), Slice(0, 16)}, 0.587f);
+  hue_edge.index_put_({0, 1, Slice(), Slice(16, 32)}, 0.299f);
+  for (const auto& map : luma->forward(hue_edge)) EXPECT_LT(map.abs().max().item<double>(), 1e-4);
+  double rgb_response = 0;
+  for (const auto& map : rgb->forward(hue_edge)) rgb_response += map.abs().max().item<double>();
+  EXPECT_GT(rgb_response, 0.1) << "RGB filters answer the same edge";
+  // An edge of brightness is seen by both.
+  torch::Tensor brightness_edge = torch::full({1, 3, 32, 32}, 0.2f);
+  brightness_edge.index_put_({0, Slice(), Slice(), Slice(16, 32)}, 0.8f);
+  EXPECT_GT(luma->forward(brightness_edge)[0].abs().max().item<double>(), 0.1);
+}
+
 TEST(RandomFeatures, StyleTermMeasuresTextureNotAlignment) {
   // Another sample of the same texture is stylistically closer to the truth than a blurred copy of
   // the truth itself, although the blurred copy is closer pixel by pixel: what the style term adds

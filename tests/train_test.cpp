@@ -59,6 +59,12 @@ TEST(TrainConfig, OneSourceOfFeatures) {
   o.w_adversarial = 1;
   o.d_lr = 0;
   EXPECT_THROW(o.check(), OptionError);
+  TrainOptions luma = tiny(dir);
+  luma.luma_features = true;  // with the pixel loss: nothing to apply to
+  expect_error([&] { luma.check(); }, "luma_features");
+  luma.pixel_loss = false;
+  luma.random_features = true;
+  EXPECT_NO_THROW(luma.check());
 }
 
 TEST(TrainConfig, ClearErrors) {

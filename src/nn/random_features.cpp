@@ -8,11 +8,11 @@
 namespace pconv {
 namespace F = torch::nn::functional;
 
-torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int64_t kernel) {
+torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int64_t kernel, int64_t inputs) {
   // One generator per scale, so that adding a scale leaves the others' filters as they were.
   std::mt19937_64 random(seed * 1000003u + static_cast<uint64_t>(scale));
   const auto uniform = [&] { return (static_cast<double>(random() >> 11) + 0.5) / 9007199254740992.0; };
-  const int64_t per_channel = kernel * kernel, per_filter = 3 * per_channel;
+  const int64_t per_channel = kernel * kernel, per_filter = inputs * per_channel;
   std::vector<float> values(static_cast<size_t>(channels * per_filter));
   for (int64_t f = 0; f < channels; ++f) {
     float* w = values.data() + f * per_filter;
@@ -22,7 +22,7 @@ torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int
       if (i + 1 < per_filter) w[i + 1] = static_cast<float>(r * std::sin(angle));
     }
     double norm = 0;
-    for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t c = 0; c < inputs; ++c) {
       float* wc = w + c * per_channel;
       double mean = 0;
       for (int64_t i = 0; i < per_channel; ++i) mean += wc[i];
@@ -35,7 +35,7 @@ torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int
     const double scale = 1.0 / std::sqrt(norm);
     for (int64_t i = 0; i < per_filter; ++i) w[i] = static_cast<float>(w[i] * scale);
   }
-  return torch::from_blob(values.data(), {channels, 3, kernel, kernel}, torch::kFloat32).clone();
+  return torch::from_blob(values.data(), {channels, inputs, kernel, kernel}, torch::kFloat32).clone();
 }
 
 RandomFeaturesImpl::RandomFeaturesImpl(RandomFeaturesOptions options) : options_(options) {
@@ -43,14 +43,21 @@ RandomFeaturesImpl::RandomFeaturesImpl(RandomFeaturesOptions options) : options_
     throw Error("random features need at least one channel and scale and an odd kernel size");
   for (int64_t s = 0; s < options.scales(); ++s)
     filters_.push_back(register_buffer("filters" + std::to_string(s),
-                                       random_filters(options.seed(), s, options.channels(), options.kernel())));
+                                       random_filters(options.seed(), s, options.channels(), options.kernel(), options.luma() ? 1 : 3)));
   mean_ = register_buffer("mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
   std_ = register_buffer("std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
 }
 
 std::vector<torch::Tensor> RandomFeaturesImpl::forward(const torch::Tensor& rgb) {
   const int64_t pad = options_.kernel() / 2;
-  torch::Tensor x = (rgb - mean_) / std_;
+  torch::Tensor x;
+  if (options_.luma()) {
+    // Rec. 601 luma, normalised with ImageNet's mean and std weighted alike.
+    const torch::Tensor weights = torch::tensor({0.299f, 0.587f, 0.114f}, rgb.options()).view({1, 3, 1, 1});
+    x = ((rgb * weights).sum(1, true) - 0.459) / 0.225;
+  } else {
+    x = (rgb - mean_) / std_;
+  }
   std::vector<torch::Tensor> features;
   for (size_t s = 0; s < filters_.size(); ++s) {
     if (s > 0) x = F::avg_pool2d(x, F::AvgPool2dFuncOptions(2));

@@ -115,7 +115,8 @@ class TrainingRun {
   std::shared_ptr<FeatureExtractor> make_features() const {
     std::shared_ptr<FeatureExtractor> features;
     if (!o_.vgg.empty()) features = load_vgg16_features(o_.vgg, device_).ptr();
-    if (o_.random_features) features = RandomFeatures(RandomFeaturesOptions().seed(o_.feature_seed)).ptr();
+    if (o_.random_features)
+      features = RandomFeatures(RandomFeaturesOptions().seed(o_.feature_seed).luma(o_.luma_features)).ptr();
     if (features) features->to(device_);
     return features;
   }
@@ -380,6 +381,7 @@ class TrainingRun {
       summary["weights"]["style"] = o_.w_style;
       summary["features"] = o_.random_features ? json{{"kind", "random"},
                                                       {"seed", o_.feature_seed},
+                                                      {"input", o_.luma_features ? "luma" : "rgb"},
                                                       {"channels", RandomFeaturesOptions().channels()},
                                                       {"kernel", RandomFeaturesOptions().kernel()},
                                                       {"scales", RandomFeaturesOptions().scales()}}

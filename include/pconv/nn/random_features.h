@@ -11,6 +11,10 @@
 // mean of each input channel's slice removed (a flat patch of any colour gives no response, so the
 // features see structure; colour is the ℓ1 terms' job) and is scaled to unit L2 norm. Inputs are normalised with
 // ImageNet's mean and std, as VGG's are.
+//
+// With `luma`, the filters read the image's luma (Rec. 601) alone. Random RGB filters answer a
+// change of hue as strongly as one of brightness, so matching their Gram matrices asks for
+// chroma texture that photographs seldom have: the fills showed it as colour noise.
 #include <cstdint>
 
 #include "pconv/nn/features.h"
@@ -24,6 +28,8 @@ struct RandomFeaturesOptions {
   TORCH_ARG(int64_t, kernel) = 5;
   /// Pyramid levels: full resolution, 1/2, 1/4, … (receptive fields 5, 10, 20, 40 px by default).
   TORCH_ARG(int64_t, scales) = 4;
+  /// Filters on luma (one input channel) instead of RGB.
+  TORCH_ARG(bool, luma) = false;
 };
 
 class RandomFeaturesImpl : public FeatureExtractor {
@@ -40,7 +46,7 @@ class RandomFeaturesImpl : public FeatureExtractor {
 };
 TORCH_MODULE(RandomFeatures);
 
-/// The filters of one scale, (channels, 3, kernel, kernel): exposed for tests.
-torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int64_t kernel);
+/// The filters of one scale, (channels, inputs, kernel, kernel): exposed for tests.
+torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int64_t kernel, int64_t inputs = 3);
 
 }  // namespace pconv
