@@ -42,8 +42,9 @@ RandomFeaturesImpl::RandomFeaturesImpl(RandomFeaturesOptions options) : options_
   if (options.channels() < 1 || options.kernel() < 1 || options.kernel() % 2 == 0 || options.scales() < 1)
     throw Error("random features need at least one channel and scale and an odd kernel size");
   for (int64_t s = 0; s < options.scales(); ++s)
-    filters_.push_back(register_buffer("filters" + std::to_string(s),
-                                       random_filters(options.seed(), s, options.channels(), options.kernel(), options.luma() ? 1 : 3)));
+    filters_.push_back(register_buffer(
+        "filters" + std::to_string(s),
+        random_filters(options.seed(), s, options.channels(), options.kernel(), options.luma() ? 1 : 3)));
   mean_ = register_buffer("mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
   std_ = register_buffer("std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
 }
