@@ -47,6 +47,8 @@ RandomFeaturesImpl::RandomFeaturesImpl(RandomFeaturesOptions options) : options_
         random_filters(options.seed(), s, options.channels(), options.kernel(), options.luma() ? 1 : 3)));
   mean_ = register_buffer("mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
   std_ = register_buffer("std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
+  if (options.luma())
+    luma_weights_ = register_buffer("luma_weights", torch::tensor({0.299f, 0.587f, 0.114f}).view({1, 3, 1, 1}));
 }
 
 std::vector<torch::Tensor> RandomFeaturesImpl::forward(const torch::Tensor& rgb) {
@@ -54,8 +56,7 @@ std::vector<torch::Tensor> RandomFeaturesImpl::forward(const torch::Tensor& rgb)
   torch::Tensor x;
   if (options_.luma()) {
     // Rec. 601 luma, normalised with ImageNet's mean and std weighted alike.
-    const torch::Tensor weights = torch::tensor({0.299f, 0.587f, 0.114f}, rgb.options()).view({1, 3, 1, 1});
-    x = ((rgb * weights).sum(1, true) - 0.459) / 0.225;
+    x = ((rgb * luma_weights_).sum(1, true) - 0.459) / 0.225;
   } else {
     x = (rgb - mean_) / std_;
   }

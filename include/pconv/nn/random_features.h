@@ -42,7 +42,7 @@ class RandomFeaturesImpl : public FeatureExtractor {
  private:
   RandomFeaturesOptions options_;
   std::vector<torch::Tensor> filters_;
-  torch::Tensor mean_, std_;
+  torch::Tensor mean_, std_, luma_weights_;  // luma_weights_: only with options.luma()
 };
 TORCH_MODULE(RandomFeatures);
 
