@@ -97,8 +97,11 @@ Run add_train_command(CLI::App& root) {
                 "Perceptual and style terms on fixed random multi-scale features: texture without ImageNet "
                 "weights (default: off)");
   cmd->add_option("--feature-seed", o->feature_seed, "Seed of the random features")->capture_default_str();
-  cmd->add_flag("--luma-features", o->luma_features,
-                "Random features on luma alone: texture in brightness, no colour noise (default: off)");
+  cmd->add_option("--feature-input", o->feature_input,
+                  "What the random features read: rgb; luma (Rec. 601); grey (the mean of R, G, B: texture in "
+                  "brightness alone, no colour shifts)")
+      ->check(CLI::IsMember({"rgb", "luma", "grey"}))
+      ->capture_default_str();
   cmd->add_flag("--pixel-loss", o->pixel_loss, "No perceptual or style terms: valid + hole + TV only (default: off)");
   cmd->add_option("--w-valid", o->w_valid, "Weight of L_valid")->capture_default_str();
   cmd->add_option("--w-hole", o->w_hole, "Weight of L_hole")->capture_default_str();

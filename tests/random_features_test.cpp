@@ -6,6 +6,7 @@
 
 #include "pconv/io/error.h"
 #include "pconv/nn/loss.h"
+#include "test_util.h"
 
 namespace pconv {
 namespace {
@@ -73,7 +74,7 @@ TEST(RandomFeatures, SeeStructureNotColour) {
 }
 
 TEST(RandomFeatures, LumaFeaturesSeeBrightnessNotHue) {
-  RandomFeatures luma(RandomFeaturesOptions().seed(2).luma(true)), rgb(RandomFeaturesOptions().seed(2));
+  RandomFeatures luma(RandomFeaturesOptions().seed(2).input(FeatureInput::luma)), rgb(RandomFeaturesOptions().seed(2));
   EXPECT_EQ(luma->forward(torch::rand({1, 3, 32, 32}))[0].size(1), 16);
   EXPECT_EQ(random_filters(2, 0, 16, 5, 1).sizes(), (std::vector<int64_t>{16, 1, 5, 5}));
   // Left half red, right half a green of the same Rec. 601 luma: an edge of hue alone.
@@ -88,6 +89,44 @@ TEST(RandomFeatures, LumaFeaturesSeeBrightnessNotHue) {
   torch::Tensor brightness_edge = torch::full({1, 3, 32, 32}, 0.2f);
   brightness_edge.index_put_({0, Slice(), Slice(), Slice(16, 32)}, 0.8f);
   EXPECT_GT(luma->forward(brightness_edge)[0].abs().max().item<double>(), 0.1);
+}
+
+// The gradient a texture term sends back to the image, per pixel and channel.
+static torch::Tensor image_gradient(RandomFeatures& features, const torch::Tensor& image) {
+  torch::Tensor x = image.clone().requires_grad_(true);
+  torch::Tensor loss = torch::zeros({});
+  for (const auto& map : features->forward(x)) loss = loss + gram_matrix(map).square().sum();
+  loss.backward();
+  return x.grad();
+}
+
+TEST(RandomFeatures, GreyFeaturesChangeBrightnessNotHue) {
+  RandomFeatures grey(RandomFeaturesOptions().seed(3).input(FeatureInput::grey)),
+      luma(RandomFeaturesOptions().seed(3).input(FeatureInput::luma));
+  torch::manual_seed(0);
+  const torch::Tensor image = torch::rand({1, 3, 24, 24});
+  // Grey: every pixel's gradient is the same in R, G and B, so a step moves it along the grey axis.
+  const torch::Tensor g = image_gradient(grey, image);
+  ASSERT_GT(g.abs().max().item<double>(), 0);
+  EXPECT_TRUE(torch::allclose(g.select(1, 0), g.select(1, 1), 1e-5, 1e-9));
+  EXPECT_TRUE(torch::allclose(g.select(1, 0), g.select(1, 2), 1e-5, 1e-9));
+  // Luma: the gradient has luma's direction, 0.587 / 0.114 times as much green as blue: each step shifts hue.
+  const torch::Tensor l = image_gradient(luma, image);
+  EXPECT_TRUE(torch::allclose(l.select(1, 1) * 0.114, l.select(1, 2) * 0.587, 1e-4, 1e-9));
+  // An edge of hue at equal grey is invisible; one of brightness is seen.
+  torch::Tensor hue_edge = torch::full({1, 3, 32, 32}, 0.5f);
+  hue_edge.index_put_({0, 0, Slice(), Slice(0, 16)}, 0.8f);
+  hue_edge.index_put_({0, 2, Slice(), Slice(0, 16)}, 0.2f);
+  for (const auto& map : grey->forward(hue_edge)) EXPECT_LT(map.abs().max().item<double>(), 1e-4);
+  torch::Tensor brightness_edge = torch::full({1, 3, 32, 32}, 0.2f);
+  brightness_edge.index_put_({0, Slice(), Slice(), Slice(16, 32)}, 0.8f);
+  EXPECT_GT(grey->forward(brightness_edge)[0].abs().max().item<double>(), 0.1);
+}
+
+TEST(RandomFeatures, FeatureInputNames) {
+  for (const FeatureInput input : {FeatureInput::rgb, FeatureInput::luma, FeatureInput::grey})
+    EXPECT_EQ(feature_input_from_string(to_string(input)), input);
+  test::expect_error([] { feature_input_from_string("blue"); }, "'blue'");
 }
 
 TEST(RandomFeatures, StyleTermMeasuresTextureNotAlignment) {

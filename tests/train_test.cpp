@@ -60,11 +60,13 @@ TEST(TrainConfig, OneSourceOfFeatures) {
   o.d_lr = 0;
   EXPECT_THROW(o.check(), OptionError);
   TrainOptions luma = tiny(dir);
-  luma.luma_features = true;  // with the pixel loss: nothing to apply to
-  expect_error([&] { luma.check(); }, "luma_features");
+  luma.feature_input = "luma";  // with the pixel loss: nothing to apply to
+  expect_error([&] { luma.check(); }, "feature_input");
   luma.pixel_loss = false;
   luma.random_features = true;
   EXPECT_NO_THROW(luma.check());
+  luma.feature_input = "blue";
+  expect_error([&] { luma.check(); }, "'blue'");
 }
 
 TEST(TrainConfig, ClearErrors) {

@@ -38,28 +38,51 @@ torch::Tensor random_filters(uint64_t seed, int64_t scale, int64_t channels, int
   return torch::from_blob(values.data(), {channels, inputs, kernel, kernel}, torch::kFloat32).clone();
 }
 
+const char* to_string(FeatureInput input) {
+  switch (input) {
+    case FeatureInput::luma:
+      return "luma";
+    case FeatureInput::grey:
+      return "grey";
+    case FeatureInput::rgb:
+      break;
+  }
+  return "rgb";
+}
+
+FeatureInput feature_input_from_string(const std::string& text) {
+  for (const FeatureInput input : {FeatureInput::rgb, FeatureInput::luma, FeatureInput::grey})
+    if (text == to_string(input)) return input;
+  throw Error("feature input '" + text + "': must be rgb, luma or grey");
+}
+
 RandomFeaturesImpl::RandomFeaturesImpl(RandomFeaturesOptions options) : options_(options) {
   if (options.channels() < 1 || options.kernel() < 1 || options.kernel() % 2 == 0 || options.scales() < 1)
     throw Error("random features need at least one channel and scale and an odd kernel size");
+  const bool rgb = options.input() == FeatureInput::rgb;
   for (int64_t s = 0; s < options.scales(); ++s)
-    filters_.push_back(register_buffer(
-        "filters" + std::to_string(s),
-        random_filters(options.seed(), s, options.channels(), options.kernel(), options.luma() ? 1 : 3)));
-  mean_ = register_buffer("mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
-  std_ = register_buffer("std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
-  if (options.luma())
-    luma_weights_ = register_buffer("luma_weights", torch::tensor({0.299f, 0.587f, 0.114f}).view({1, 3, 1, 1}));
+    filters_.push_back(
+        register_buffer("filters" + std::to_string(s),
+                        random_filters(options.seed(), s, options.channels(), options.kernel(), rgb ? 3 : 1)));
+  torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+  torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+  if (!rgb) {
+    const torch::Tensor weights = options.input() == FeatureInput::luma
+                                      ? torch::tensor({0.299f, 0.587f, 0.114f}).view({1, 3, 1, 1})
+                                      : torch::full({1, 3, 1, 1}, 1.0f / 3);
+    channel_weights_ = register_buffer("channel_weights", weights);
+    // One channel is normalised with ImageNet's mean and std weighted as the channel weighs R, G, B.
+    mean = (mean * weights).sum(1, true);
+    std = (std * weights).sum(1, true);
+  }
+  mean_ = register_buffer("mean", mean);
+  std_ = register_buffer("std", std);
 }
 
 std::vector<torch::Tensor> RandomFeaturesImpl::forward(const torch::Tensor& rgb) {
   const int64_t pad = options_.kernel() / 2;
-  torch::Tensor x;
-  if (options_.luma()) {
-    // Rec. 601 luma, normalised with ImageNet's mean and std weighted alike.
-    x = ((rgb * luma_weights_).sum(1, true) - 0.459) / 0.225;
-  } else {
-    x = (rgb - mean_) / std_;
-  }
+  torch::Tensor x = channel_weights_.defined() ? (rgb * channel_weights_).sum(1, true) : rgb;
+  x = (x - mean_) / std_;
   std::vector<torch::Tensor> features;
   for (size_t s = 0; s < filters_.size(); ++s) {
     if (s > 0) x = F::avg_pool2d(x, F::AvgPool2dFuncOptions(2));

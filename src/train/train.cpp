@@ -116,7 +116,9 @@ class TrainingRun {
     std::shared_ptr<FeatureExtractor> features;
     if (!o_.vgg.empty()) features = load_vgg16_features(o_.vgg, device_).ptr();
     if (o_.random_features)
-      features = RandomFeatures(RandomFeaturesOptions().seed(o_.feature_seed).luma(o_.luma_features)).ptr();
+      features = RandomFeatures(
+                     RandomFeaturesOptions().seed(o_.feature_seed).input(feature_input_from_string(o_.feature_input)))
+                     .ptr();
     if (features) features->to(device_);
     return features;
   }
@@ -381,7 +383,7 @@ class TrainingRun {
       summary["weights"]["style"] = o_.w_style;
       summary["features"] = o_.random_features ? json{{"kind", "random"},
                                                       {"seed", o_.feature_seed},
-                                                      {"input", o_.luma_features ? "luma" : "rgb"},
+                                                      {"input", o_.feature_input},
                                                       {"channels", RandomFeaturesOptions().channels()},
                                                       {"kernel", RandomFeaturesOptions().kernel()},
                                                       {"scales", RandomFeaturesOptions().scales()}}

@@ -29,7 +29,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("vgg", o.vgg);
   v("random_features", o.random_features);
   v("feature_seed", o.feature_seed);
-  v("luma_features", o.luma_features);
+  v("feature_input", o.feature_input);
   v("pixel_loss", o.pixel_loss);
   v("w_valid", o.w_valid);
   v("w_hole", o.w_hole);
@@ -133,8 +133,10 @@ void TrainOptions::check() const {
   if (feature_choices > 1)
     throw OptionError(random_features ? "random_features" : "pixel_loss", "true",
                       "choose one of vgg, random_features and pixel_loss", {"vgg"});
-  if (luma_features && !random_features)
-    throw OptionError("luma_features", "true", "applies to random_features only", {"random_features"});
+  if (feature_input != "rgb" && feature_input != "luma" && feature_input != "grey")
+    throw OptionError("feature_input", "'" + feature_input + "'", "must be rgb, luma or grey");
+  if (feature_input != "rgb" && !random_features)
+    throw OptionError("feature_input", feature_input, "applies to random_features only", {"random_features"});
   for (const auto& [field, weight] :
        {std::pair{"w_valid", w_valid}, std::pair{"w_hole", w_hole}, std::pair{"w_perceptual", w_perceptual},
         std::pair{"w_style", w_style}, std::pair{"w_tv", w_tv}, std::pair{"w_adversarial", w_adversarial}})

@@ -12,14 +12,24 @@
 // features see structure; colour is the ℓ1 terms' job) and is scaled to unit L2 norm. Inputs are normalised with
 // ImageNet's mean and std, as VGG's are.
 //
-// With `luma`, the filters read the image's luma (Rec. 601) alone. Random RGB filters answer a
-// change of hue as strongly as one of brightness, so matching their Gram matrices asks for
-// chroma texture that photographs seldom have: the fills showed it as colour noise.
+// The filters read RGB, or one channel made from it. Random RGB filters answer a change of hue as
+// strongly as one of brightness, so matching their Gram matrices asks for chroma texture that
+// photographs seldom have: the fills showed it as colour noise. On luma (Rec. 601) the features see
+// brightness alone, but the loss's gradient still has luma's direction in colour space (mostly
+// green, little blue), so every step towards texture also shifts hue: yellow and blue blotches.
+// On grey, the plain mean of R, G and B, the gradient moves a pixel along the grey axis only.
 #include <cstdint>
+#include <string>
 
 #include "pconv/nn/features.h"
 
 namespace pconv {
+
+/// What the random filters read.
+enum class FeatureInput { rgb, luma, grey };
+const char* to_string(FeatureInput input);
+/// Throws pconv::Error naming the text unless it is "rgb", "luma" or "grey".
+FeatureInput feature_input_from_string(const std::string& text);
 
 struct RandomFeaturesOptions {
   TORCH_ARG(uint64_t, seed) = 0;
@@ -28,8 +38,7 @@ struct RandomFeaturesOptions {
   TORCH_ARG(int64_t, kernel) = 5;
   /// Pyramid levels: full resolution, 1/2, 1/4, … (receptive fields 5, 10, 20, 40 px by default).
   TORCH_ARG(int64_t, scales) = 4;
-  /// Filters on luma (one input channel) instead of RGB.
-  TORCH_ARG(bool, luma) = false;
+  TORCH_ARG(FeatureInput, input) = FeatureInput::rgb;
 };
 
 class RandomFeaturesImpl : public FeatureExtractor {
@@ -42,7 +51,7 @@ class RandomFeaturesImpl : public FeatureExtractor {
  private:
   RandomFeaturesOptions options_;
   std::vector<torch::Tensor> filters_;
-  torch::Tensor mean_, std_, luma_weights_;  // luma_weights_: only with options.luma()
+  torch::Tensor mean_, std_, channel_weights_;  // channel_weights_: only with one input channel
 };
 TORCH_MODULE(RandomFeatures);
 

@@ -36,11 +36,11 @@ struct TrainOptions {
   // Loss.
   // The perceptual and style terms come from exactly one of: VGG-16 weights (the paper), random
   // multi-scale features (no pretrained weights needed), or nowhere (the pixel-space loss).
-  std::string vgg;               ///< VGG-16 safetensors (torchvision names) for perceptual and style terms
-  bool random_features = false;  ///< perceptual and style terms on random features (nn/random_features.h)
-  uint64_t feature_seed = 0;     ///< the random features' seed, recorded in the model's metadata
-  bool luma_features = false;    ///< random features on luma alone (no chroma texture)
-  bool pixel_loss = false;       ///< train without them: valid + hole + TV only
+  std::string vgg;                    ///< VGG-16 safetensors (torchvision names) for perceptual and style terms
+  bool random_features = false;       ///< perceptual and style terms on random features (nn/random_features.h)
+  uint64_t feature_seed = 0;          ///< the random features' seed, recorded in the model's metadata
+  std::string feature_input = "rgb";  ///< what the random features read: rgb, luma or grey (nn/random_features.h)
+  bool pixel_loss = false;            ///< train without them: valid + hole + TV only
   double w_valid = 1.0, w_hole = 6.0, w_perceptual = 0.05, w_style = 120.0, w_tv = 0.1;
   double w_adversarial = 0.0;  ///< weight of the PatchGAN hinge term; 0: no critic
   double d_lr = 2e-4;          ///< the critic's learning rate
