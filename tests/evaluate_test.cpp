@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <mutex>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
@@ -69,6 +70,31 @@ TEST(Metrics, HoleGradientByHand) {
   corner(cv::Rect(0, 0, 8, 8)).setTo(255);
   EXPECT_EQ(hole_gradient(ramp, corner).pixels, 25u);
   EXPECT_THROW(hole_gradient(ramp, cv::Mat::zeros(10, 10, CV_8UC1)), Error);
+}
+
+TEST(Metrics, HoleChromaGradientByHand) {
+  cv::Mat ramp(20, 20, CV_32FC1);
+  for (int y = 0; y < ramp.rows; ++y)
+    for (int x = 0; x < ramp.cols; ++x) ramp.at<float>(y, x) = 0.01f * static_cast<float>(x);
+  cv::Mat hole = cv::Mat::zeros(20, 20, CV_8UC1);
+  hole(cv::Rect(4, 5, 10, 9)).setTo(255);
+  const cv::Mat zero = cv::Mat::zeros(20, 20, CV_32FC1);
+  // A ramp in red alone: Cr = 0.713 (R - Y) moves 0.701 · 0.713 per unit of red, Cb = 0.564 (B - Y)
+  // moves -0.299 · 0.564; Sobel's x response is 8 · 0.01 times each.
+  cv::Mat red;
+  const cv::Mat bgr[3] = {zero, zero, ramp};
+  cv::merge(bgr, 3, red);
+  const HoleGradient g = hole_chroma_gradient(red, hole);
+  EXPECT_EQ(g.pixels, 12u);
+  EXPECT_NEAR(g.sum, 12 * 0.08 * std::hypot(0.701 * 0.713, 0.299 * 0.564), 1e-4);
+  // A ramp of grey has brightness detail and no colour detail; a one-channel image has no colour.
+  cv::Mat grey;
+  const cv::Mat grey_bgr[3] = {ramp, ramp, ramp};
+  cv::merge(grey_bgr, 3, grey);
+  EXPECT_NEAR(hole_chroma_gradient(grey, hole).sum, 0.0, 1e-5);
+  EXPECT_NEAR(hole_gradient(grey, hole).sum, 12 * 0.08, 1e-4);
+  EXPECT_EQ(hole_chroma_gradient(ramp, hole).sum, 0.0);
+  EXPECT_THROW(hole_chroma_gradient(red, cv::Mat::zeros(10, 10, CV_8UC1)), Error);
 }
 
 TEST(MaskSet, BucketsBordersAndSeeds) {
@@ -144,6 +170,9 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
       EXPECT_FALSE(std::isnan(row[c].texture)) << c;
       EXPECT_GT(row[c].texture, 0.0);
       EXPECT_LT(row[c].texture, 10.0);
+      EXPECT_FALSE(std::isnan(row[c].colour)) << c;
+      EXPECT_GT(row[c].colour, 0.0);
+      EXPECT_LT(row[c].colour, 10.0);
     }
   // Larger holes cost every method: the smallest bucket beats the largest.
   for (const auto& row : r.cells) EXPECT_GT(row[0].psnr, row[10].psnr);
@@ -164,10 +193,12 @@ TEST(Evaluate, ReportForModelsAndClassicalMethods) {
   EXPECT_NE(md.find("0.5-0.6 B"), std::string::npos);
   const auto csv = read_file(dir / "report" / "report.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(1 + 12 * methods.size()));
-  EXPECT_NE(std::string(csv.begin(), csv.end()).find(",texture_ratio,"), std::string::npos);
+  EXPECT_NE(std::string(csv.begin(), csv.end()).find(",texture_ratio,colour_ratio,"), std::string::npos);
+  EXPECT_NE(md.find("## Colour detail"), std::string::npos);
   EXPECT_NE(md.find("## Texture"), std::string::npos);
   const auto json_text = read_file(dir / "report" / "report.json");
   EXPECT_NE(std::string(json_text.begin(), json_text.end()).find("\"texture_ratio\""), std::string::npos);
+  EXPECT_NE(std::string(json_text.begin(), json_text.end()).find("\"colour_ratio\""), std::string::npos);
 
   // The same with a mask set on disk.
   MaskSetOptions m;

@@ -98,7 +98,7 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
 
   std::vector<std::vector<CellResult>> sums(methods.size(), std::vector<CellResult>(report.categories.size()));
   struct GradientSums {
-    double fill = 0, truth = 0;
+    double fill = 0, truth = 0, fill_chroma = 0, truth_chroma = 0;
   };
   struct Squares {
     double l1 = 0, psnr = 0, ssim = 0;
@@ -124,10 +124,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
                                 : binarize_mask(load_image(s.mask_file, o.max_pixels)).hole,
             o.dilate);
         const cv::Mat truth_f = to_float(truth);
-        const HoleGradient truth_gradient = hole_gradient(truth_f, hole);
+        const HoleGradient truth_gradient = hole_gradient(truth_f, hole),
+                           truth_chroma = hole_chroma_gradient(truth_f, hole);
         std::vector<cv::Mat> outputs;
         std::vector<CellResult> results;
-        std::vector<HoleGradient> fill_gradients;
+        std::vector<HoleGradient> fill_gradients, fill_chromas;
         for (const auto* method : methods) {
           const Stopwatch stopwatch;
           const cv::Mat filled = method->fill(truth, hole);
@@ -138,6 +139,7 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           results.push_back(
               {1, 100.0 * mean_l1(comp_f, truth_f), psnr(comp_f, truth_f), ssim(comp_f, truth_f), seconds});
           fill_gradients.push_back(hole_gradient(comp_f, hole));
+          fill_chromas.push_back(hole_chroma_gradient(comp_f, hole));
           outputs.push_back(comp);
         }
         std::lock_guard<std::mutex> lock(mutex);
@@ -152,8 +154,11 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
           sq.l1 += results[m].l1 * results[m].l1;
           sq.psnr += results[m].psnr * results[m].psnr;
           sq.ssim += results[m].ssim * results[m].ssim;
-          gradient_sums[m][s.category].fill += fill_gradients[m].sum;
-          gradient_sums[m][s.category].truth += truth_gradient.sum;
+          GradientSums& g = gradient_sums[m][s.category];
+          g.fill += fill_gradients[m].sum;
+          g.truth += truth_gradient.sum;
+          g.fill_chroma += fill_chromas[m].sum;
+          g.truth_chroma += truth_chroma.sum;
         }
         if (examples_kept[s.category] < o.examples && s.mask_index < static_cast<uint64_t>(o.examples)) {
           ++examples_kept[s.category];
@@ -188,7 +193,9 @@ EvaluationReport evaluate(const EvaluationOptions& o, const std::vector<const In
       cell.l1_ci = confidence_half_width(cell.l1, sq.l1, cell.count);
       cell.psnr_ci = confidence_half_width(cell.psnr, sq.psnr, cell.count);
       cell.ssim_ci = confidence_half_width(cell.ssim, sq.ssim, cell.count);
-      if (gradient_sums[m][c].truth > 0) cell.texture = gradient_sums[m][c].fill / gradient_sums[m][c].truth;
+      const GradientSums& g = gradient_sums[m][c];
+      if (g.truth > 0) cell.texture = g.fill / g.truth;
+      if (g.truth_chroma > 0) cell.colour = g.fill_chroma / g.truth_chroma;
     }
   report.cells = std::move(sums);
   std::sort(report.examples.begin(), report.examples.end(),

@@ -67,16 +67,24 @@ double ssim(const cv::Mat& a, const cv::Mat& b) {
   return sum / static_cast<double>(xs.size());
 }
 
-HoleGradient hole_gradient(const cv::Mat& image, const cv::Mat& hole, int margin) {
+namespace {
+
+void check_hole_gradient_args(const cv::Mat& image, const cv::Mat& hole, int margin) {
   if (image.depth() != CV_32F || (image.channels() != 1 && image.channels() != 3) || hole.type() != CV_8UC1 ||
       hole.size() != image.size() || margin < 0)
     throw Error("hole_gradient needs a float image and an 8-bit hole of the same size");
-  cv::Mat luma = image;
-  if (image.channels() == 3) cv::cvtColor(image, luma, cv::COLOR_BGR2GRAY);
-  cv::Mat dx, dy, magnitude;
-  cv::Sobel(luma, dx, CV_32F, 1, 0, 3, 1.0, 0.0, cv::BORDER_REFLECT);
-  cv::Sobel(luma, dy, CV_32F, 0, 1, 3, 1.0, 0.0, cv::BORDER_REFLECT);
-  cv::magnitude(dx, dy, magnitude);
+}
+
+// The squared Sobel gradient magnitude of one channel, added to `sum` (CV_32FC1, same size).
+void add_squared_gradient(const cv::Mat& channel, cv::Mat& sum) {
+  cv::Mat dx, dy;
+  cv::Sobel(channel, dx, CV_32F, 1, 0, 3, 1.0, 0.0, cv::BORDER_REFLECT);
+  cv::Sobel(channel, dy, CV_32F, 0, 1, 3, 1.0, 0.0, cv::BORDER_REFLECT);
+  cv::accumulateSquare(dx, sum);
+  cv::accumulateSquare(dy, sum);
+}
+
+HoleGradient sum_inside(const cv::Mat& magnitude, const cv::Mat& hole, int margin) {
   // Pixels outside the image count as hole: a hole touching the border is measured up to it.
   cv::Mat inner;
   cv::erode(hole != 0, inner, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(2 * margin + 1, 2 * margin + 1)),
@@ -85,6 +93,31 @@ HoleGradient hole_gradient(const cv::Mat& image, const cv::Mat& hole, int margin
   g.pixels = static_cast<size_t>(cv::countNonZero(inner));
   g.sum = g.pixels > 0 ? cv::mean(magnitude, inner)[0] * static_cast<double>(g.pixels) : 0.0;
   return g;
+}
+
+}  // namespace
+
+HoleGradient hole_gradient(const cv::Mat& image, const cv::Mat& hole, int margin) {
+  check_hole_gradient_args(image, hole, margin);
+  cv::Mat luma = image, squared = cv::Mat::zeros(image.size(), CV_32FC1), magnitude;
+  if (image.channels() == 3) cv::cvtColor(image, luma, cv::COLOR_BGR2GRAY);
+  add_squared_gradient(luma, squared);
+  cv::sqrt(squared, magnitude);
+  return sum_inside(magnitude, hole, margin);
+}
+
+HoleGradient hole_chroma_gradient(const cv::Mat& image, const cv::Mat& hole, int margin) {
+  check_hole_gradient_args(image, hole, margin);
+  cv::Mat squared = cv::Mat::zeros(image.size(), CV_32FC1), magnitude;
+  if (image.channels() == 3) {
+    cv::Mat ycrcb, channels[3];
+    cv::cvtColor(image, ycrcb, cv::COLOR_BGR2YCrCb);
+    cv::split(ycrcb, channels);
+    add_squared_gradient(channels[1], squared);
+    add_squared_gradient(channels[2], squared);
+  }
+  cv::sqrt(squared, magnitude);
+  return sum_inside(magnitude, hole, margin);
 }
 
 }  // namespace pconv

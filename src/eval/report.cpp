@@ -28,6 +28,9 @@ const Metric kMetrics[] = {
     {"SSIM (higher is better)", Better::higher, 4, &CellResult::ssim, &CellResult::ssim_ci},
     {"Texture (gradient inside the hole over the photo's; 1 is as detailed as the photo, nearer 1 is better)",
      Better::nearer_one, 2, &CellResult::texture, nullptr},
+    {"Colour detail (chroma gradient inside the hole over the photo's; well above 1 is colour noise, nearer 1 is "
+     "better)",
+     Better::nearer_one, 2, &CellResult::colour, nullptr},
     {"Seconds per image", Better::lower, 3, &CellResult::seconds, nullptr}};
 
 // Whether `a` beats `b` on a metric.
@@ -166,7 +169,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
   write_file_atomic(out / "report.md", md.data(), md.size());
 
   std::ostringstream csv;
-  csv << "method,bucket_lo,bucket_hi,border,count,l1_percent,psnr_db,ssim,texture_ratio,seconds_per_image,"
+  csv << "method,bucket_lo,bucket_hi,border,count,l1_percent,psnr_db,ssim,texture_ratio,colour_ratio,seconds_per_image,"
          "l1_ci95,psnr_ci95,ssim_ci95\n";
   const auto optional_csv = [](double v, int decimals) { return std::isnan(v) ? std::string() : fmt(v, decimals); };
   const auto optional_json = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
@@ -177,7 +180,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
       const MaskCategory& k = r.categories[c];
       csv << '"' << r.methods[i] << "\"," << k.bucket.lo << "," << k.bucket.hi << "," << (k.border ? "yes" : "no")
           << "," << x.count << "," << fmt(x.l1, 4) << "," << fmt(x.psnr, 4) << "," << fmt(x.ssim, 5) << ","
-          << optional_csv(x.texture, 4) << "," << fmt(x.seconds, 5) << "," << optional_csv(x.l1_ci, 4) << ","
+          << optional_csv(x.texture, 4) << "," << optional_csv(x.colour, 4) << "," << fmt(x.seconds, 5) << "," << optional_csv(x.l1_ci, 4) << ","
           << optional_csv(x.psnr_ci, 4) << "," << optional_csv(x.ssim_ci, 5) << "\n";
       cells.push_back({{"method", r.methods[i]},
                        {"bucket", {k.bucket.lo, k.bucket.hi}},
@@ -187,6 +190,7 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
                        {"psnr_db", x.psnr},
                        {"ssim", x.ssim},
                        {"texture_ratio", optional_json(x.texture)},
+                       {"colour_ratio", optional_json(x.colour)},
                        {"seconds_per_image", x.seconds},
                        {"ci95",
                         {{"l1_percent", optional_json(x.l1_ci)},

@@ -39,6 +39,8 @@ struct CellResult {
   /// The texture ratio (metrics.h: hole_gradient) over all of the category's holes together: the
   /// fills' gradient sum over the ground truth's. NaN when no hole is wide enough to measure.
   double texture = std::numeric_limits<double>::quiet_NaN();
+  /// The same on chroma (metrics.h: hole_chroma_gradient): well above 1 is colour noise.
+  double colour = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Example {

@@ -31,4 +31,10 @@ struct HoleGradient {
 /// `image`: CV_32FC3 (BGR) or CV_32FC1 in [0,1]; `hole`: CV_8UC1, non-zero = hole, same size.
 HoleGradient hole_gradient(const cv::Mat& image, const cv::Mat& hole, int margin = kTextureMargin);
 
+/// The same on the image's colour alone: the gradient magnitude of its two chroma channels (Cr and
+/// Cb of YCrCb) together. Photographs change hue far less often than brightness, so a fill whose
+/// ratio to the ground truth's is well above 1 has colour noise or blotches the photo lacks.
+/// A one-channel image has no chroma: its sum is 0.
+HoleGradient hole_chroma_gradient(const cv::Mat& image, const cv::Mat& hole, int margin = kTextureMargin);
+
 }  // namespace pconv
