@@ -93,10 +93,10 @@ TEST(Regions, EachGroupOfHolesGetsItsContextAndTheNetworksMultiple) {
   cv::circle(hole, {1200, 900}, 20, 255, -1);
   cv::circle(hole, {2900, 2100}, 20, 255, -1);
   cv::circle(hole, {2950, 2150}, 5, 255, -1);  // near the second: joined with it
-  const std::vector<cv::Rect> regions = plan_regions(hole, 128, 32, 128);
+  const std::vector<HoleRegion> regions = plan_regions(hole, 128, 32, 128);
   ASSERT_EQ(regions.size(), 2u);
-  const cv::Rect first = regions[0].contains({1200, 900}) ? regions[0] : regions[1];
-  const cv::Rect second = regions[0].contains({1200, 900}) ? regions[1] : regions[0];
+  const bool in_order = regions[0].rect.contains({1200, 900});
+  const cv::Rect first = regions[in_order ? 0 : 1].rect, second = regions[in_order ? 1 : 0].rect;
   EXPECT_EQ(first.size(), cv::Size(384, 384));  // 41 + 2 * 128 grown to 3 * 128
   EXPECT_TRUE(first.contains({1200 - 20 - 128, 900 - 20 - 128}));
   EXPECT_TRUE(first.contains({1200 + 20 + 128, 900 + 20 + 128}));
@@ -107,16 +107,18 @@ TEST(Regions, EachGroupOfHolesGetsItsContextAndTheNetworksMultiple) {
   // Near the border a region is clipped to the image, and shifted to keep the multiple.
   cv::Mat corner = cv::Mat::zeros(3000, 4000, CV_8U);
   cv::circle(corner, {10, 10}, 5, 255, -1);
-  EXPECT_EQ(plan_regions(corner, 128, 32, 128), std::vector<cv::Rect>{cv::Rect(0, 0, 256, 256)});
+  const std::vector<HoleRegion> clipped = plan_regions(corner, 128, 32, 128);
+  ASSERT_EQ(clipped.size(), 1u);
+  EXPECT_EQ(clipped[0].rect, cv::Rect(0, 0, 256, 256));
 
   // A hole wider than the limit is filled at a reduced scale, so it gets more photo around it.
   cv::Mat wide = cv::Mat::zeros(3000, 4000, CV_8U);
   cv::circle(wide, {2000, 1500}, 128, 255, -1);
   EXPECT_NEAR(hole_radius(wide), 128, 1.5);
   EXPECT_NEAR(hole_scale(hole_radius(wide), 32), 0.25, 0.01);
-  const std::vector<cv::Rect> scaled = plan_regions(wide, 128, 32, 128);
+  const std::vector<HoleRegion> scaled = plan_regions(wide, 128, 32, 128);
   ASSERT_EQ(scaled.size(), 1u);
-  EXPECT_GE(scaled[0].width, 257 + 2 * 4 * 128 - 10);
+  EXPECT_GE(scaled[0].rect.width, 257 + 2 * 4 * 128 - 10);
   EXPECT_EQ(hole_scale(100, 0), 1.0);
   EXPECT_EQ(hole_scale(20, 32), 1.0);
 
@@ -128,10 +130,27 @@ TEST(Regions, EachGroupOfHolesGetsItsContextAndTheNetworksMultiple) {
   // Thousands of specks: one region around them all, planned without comparing every pair.
   cv::Mat specks = cv::Mat::zeros(3000, 4000, CV_8U);
   for (int i = 0; i < 4000; ++i) specks.at<uint8_t>(1000 + (i / 100) * 20, 1000 + (i % 100) * 20) = 255;
-  const std::vector<cv::Rect> one = plan_regions(specks, 128, 32, 128);
+  const std::vector<HoleRegion> one = plan_regions(specks, 128, 32, 128);
   ASSERT_EQ(one.size(), 1u);
-  EXPECT_TRUE(one[0].contains({1000 - 128, 1000 - 128}));
-  EXPECT_TRUE(one[0].contains({1000 + 99 * 20 + 128, 1000 + 39 * 20 + 128}));
+  EXPECT_TRUE(one[0].rect.contains({1000 - 128, 1000 - 128}));
+  EXPECT_TRUE(one[0].rect.contains({1000 + 99 * 20 + 128, 1000 + 39 * 20 + 128}));
+}
+
+// Each region carries the radius of its widest hole, measured once when it is planned: the
+// inpainter takes the region's scale from it instead of measuring the region's hole again.
+TEST(Regions, EachRegionKnowsItsWidestHole) {
+  cv::Mat hole = cv::Mat::zeros(3000, 4000, CV_8U);
+  cv::circle(hole, {800, 700}, 60, 255, -1);
+  cv::circle(hole, {2900, 2100}, 20, 255, -1);
+  cv::circle(hole, {2950, 2150}, 5, 255, -1);  // joined with the one beside it, which is wider
+  for (const int max_radius : {32, 0}) {       // measured whether or not it sets a scale
+    const std::vector<HoleRegion> regions = plan_regions(hole, 128, max_radius, 128);
+    ASSERT_EQ(regions.size(), 2u);
+    for (const HoleRegion& r : regions) {
+      EXPECT_NEAR(r.radius, hole_radius(hole(r.rect)), 1e-9) << "the joined region's own measure";
+      EXPECT_NEAR(r.radius, r.rect.contains({800, 700}) ? 60 : 20, 1.5);
+    }
+  }
 }
 
 // A region is filled as if it were the whole image: the fill of a photo with two far-apart spots
@@ -152,10 +171,11 @@ TEST(Inpainter, FarApartHolesAreFilledInRegionsOfTheirOwn) {
   options.progress = [&](int, int total) { tiles = total; };
   const cv::Mat out = inpainter.inpaint(image, hole, options);
   EXPECT_EQ(cv::norm(out, image, cv::NORM_INF, hole == 0), 0.0);
-  const std::vector<cv::Rect> regions = plan_regions(hole, options.context, options.max_hole_radius, 8);
+  const std::vector<HoleRegion> regions = plan_regions(hole, options.context, options.max_hole_radius, 8);
   ASSERT_EQ(regions.size(), 2u);
   int region_tiles = 0;
-  for (const cv::Rect& r : regions) {
+  for (const HoleRegion& region : regions) {
+    const cv::Rect& r = region.rect;
     EXPECT_LE(r.area(), 80 * 80);
     InpaintOptions alone = options;
     alone.context = 0;

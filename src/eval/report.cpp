@@ -180,8 +180,8 @@ void write_report(const EvaluationReport& r, const fs::path& out) {
       const MaskCategory& k = r.categories[c];
       csv << '"' << r.methods[i] << "\"," << k.bucket.lo << "," << k.bucket.hi << "," << (k.border ? "yes" : "no")
           << "," << x.count << "," << fmt(x.l1, 4) << "," << fmt(x.psnr, 4) << "," << fmt(x.ssim, 5) << ","
-          << optional_csv(x.texture, 4) << "," << optional_csv(x.colour, 4) << "," << fmt(x.seconds, 5) << "," << optional_csv(x.l1_ci, 4) << ","
-          << optional_csv(x.psnr_ci, 4) << "," << optional_csv(x.ssim_ci, 5) << "\n";
+          << optional_csv(x.texture, 4) << "," << optional_csv(x.colour, 4) << "," << fmt(x.seconds, 5) << ","
+          << optional_csv(x.l1_ci, 4) << "," << optional_csv(x.psnr_ci, 4) << "," << optional_csv(x.ssim_ci, 5) << "\n";
       cells.push_back({{"method", r.methods[i]},
                        {"bucket", {k.bucket.lo, k.bucket.hi}},
                        {"border", k.border},

@@ -111,14 +111,14 @@ struct Region {
 // The scale at which the region's widest hole has radius `max_radius` (1: full resolution), and
 // the hole at that scale; full resolution when the reduced region would keep nothing around the
 // hole, or less than 64 pixels on its short side.
-Region plan_region(const cv::Rect& rect, const cv::Mat& hole, const InpaintOptions& options) {
+Region plan_region(const HoleRegion& planned, const cv::Mat& hole, const InpaintOptions& options) {
+  const cv::Rect& rect = planned.rect;
   Region region;
   region.rect = rect;
   region.work_hole = hole(rect);
   const double floor = 64.0 / std::min(rect.width, rect.height);
-  const double scale = options.max_hole_radius > 0
-                           ? std::max(hole_scale(hole_radius(region.work_hole), options.max_hole_radius), floor)
-                           : 1.0;
+  const double scale =
+      options.max_hole_radius > 0 ? std::max(hole_scale(planned.radius, options.max_hole_radius), floor) : 1.0;
   if (scale < 0.99) {
     const cv::Size small(std::max(1, static_cast<int>(std::lround(rect.width * scale))),
                          std::max(1, static_cast<int>(std::lround(rect.height * scale))));
@@ -192,11 +192,12 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
   {
     const Timings::Scope scope(timings, "regions, hole size");
     const int multiple = static_cast<int>(model_.info.architecture.size_multiple());
-    const std::vector<cv::Rect> rects = options.context > 0
-                                            ? plan_regions(hole, options.context, options.max_hole_radius, multiple)
-                                            : std::vector<cv::Rect>{cv::Rect(0, 0, image.cols, image.rows)};
-    for (const cv::Rect& rect : rects) {
-      regions.push_back(plan_region(rect, hole, options));
+    const std::vector<HoleRegion> planned =
+        options.context > 0 ? plan_regions(hole, options.context, options.max_hole_radius, multiple)
+                            : std::vector<HoleRegion>{{cv::Rect(0, 0, image.cols, image.rows),
+                                                       options.max_hole_radius > 0 ? hole_radius(hole) : 0.0}};
+    for (const HoleRegion& p : planned) {
+      regions.push_back(plan_region(p, hole, options));
       total_tiles += regions.back().tiles;
     }
   }

@@ -31,42 +31,44 @@ void grow_axis(int& start, int& length, int target, int limit) {
   length = target;
 }
 
-// Joins rectangles that meet until none do; a joined rectangle can meet others that its parts did not.
-std::vector<cv::Rect> join_meeting(std::vector<cv::Rect> rects) {
+// Joins regions that meet until none do; a joined region can meet others that its parts did not.
+// Its radius is its widest part's.
+std::vector<HoleRegion> join_meeting(std::vector<HoleRegion> regions) {
   for (bool joined = true; joined;) {
     joined = false;
-    std::vector<size_t> parent(rects.size());
+    std::vector<size_t> parent(regions.size());
     std::iota(parent.begin(), parent.end(), size_t{0});
     const auto root = [&parent](size_t i) {
       while (parent[i] != i) i = parent[i] = parent[parent[i]];
       return i;
     };
-    for (size_t i = 0; i < rects.size(); ++i)
-      for (size_t j = i + 1; j < rects.size(); ++j)
-        if ((rects[i] & rects[j]).area() > 0 && root(i) != root(j)) {
+    for (size_t i = 0; i < regions.size(); ++i)
+      for (size_t j = i + 1; j < regions.size(); ++j)
+        if ((regions[i].rect & regions[j].rect).area() > 0 && root(i) != root(j)) {
           parent[root(j)] = root(i);
           joined = true;
         }
     if (!joined) break;
-    std::vector<cv::Rect> unions(rects.size());
-    for (size_t i = 0; i < rects.size(); ++i) {
-      cv::Rect& u = unions[root(i)];
-      u = u.area() > 0 ? (u | rects[i]) : rects[i];
+    std::vector<HoleRegion> unions(regions.size());
+    for (size_t i = 0; i < regions.size(); ++i) {
+      HoleRegion& u = unions[root(i)];
+      u.rect = u.rect.area() > 0 ? (u.rect | regions[i].rect) : regions[i].rect;
+      u.radius = std::max(u.radius, regions[i].radius);
     }
-    rects.clear();
-    for (const cv::Rect& u : unions)
-      if (u.area() > 0) rects.push_back(u);
+    regions.clear();
+    for (const HoleRegion& u : unions)
+      if (u.rect.area() > 0) regions.push_back(u);
   }
-  return rects;
+  return regions;
 }
 }  // namespace
 
-std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple) {
+std::vector<HoleRegion> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple) {
   CV_Assert(hole.type() == CV_8U && context >= 0 && multiple > 0);
   const cv::Rect image(0, 0, hole.cols, hole.rows);
   std::vector<std::vector<cv::Point>> outlines;
   cv::findContours(hole != 0, outlines, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
-  std::vector<cv::Rect> regions;
+  std::vector<HoleRegion> regions;
   // Joining compares every pair: thousands of specks (a noisy or dithered mask) become one region
   // around all of them instead.
   if (outlines.size() > kMaxGroups) {
@@ -78,14 +80,14 @@ std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hol
     const cv::Rect box = cv::boundingRect(outline);
     // One pixel more on each side gives the distance transform the hole's edge there.
     const cv::Rect ring = (box + cv::Size(2, 2) - cv::Point(1, 1)) & image;
-    const double scale = max_hole_radius > 0 ? hole_scale(hole_radius(hole(ring)), max_hole_radius) : 1.0;
+    const double radius = hole_radius(hole(ring)), scale = hole_scale(radius, max_hole_radius);
     const int margin = static_cast<int>(std::ceil(context / scale));
     cv::Rect region = (box + cv::Size(2 * margin, 2 * margin) - cv::Point(margin, margin)) & image;
     if (scale == 1.0) {
       grow_axis(region.x, region.width, (region.width + multiple - 1) / multiple * multiple, image.width);
       grow_axis(region.y, region.height, (region.height + multiple - 1) / multiple * multiple, image.height);
     }
-    regions.push_back(region);
+    regions.push_back({region, radius});
   }
   return join_meeting(std::move(regions));
 }

@@ -16,12 +16,19 @@ double hole_radius(const cv::Mat& hole);
 /// it already is, or when no limit is set (max_radius 0).
 double hole_scale(double radius, int max_radius);
 
+/// A rectangle of the image filled on its own, and the radius of its widest hole (hole_radius), so
+/// that the scale it is filled at need not be measured again.
+struct HoleRegion {
+  cv::Rect rect;
+  double radius = 0;
+};
+
 /// Disjoint rectangles of the image that together hold every hole pixel of `hole` (CV_8U, non-zero
 /// = hole; at least one). Each group of holes gets `context` pixels of photo on every side at the
 /// scale it is filled at (hole_scale of its radius and `max_hole_radius`), and is grown, where the
 /// image allows, to a multiple of `multiple` pixels at full scale, which the network would
 /// otherwise pad with hole; groups whose rectangles meet are joined. More than a thousand groups
 /// (specks of a noisy mask) make one region around all of them.
-std::vector<cv::Rect> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple);
+std::vector<HoleRegion> plan_regions(const cv::Mat& hole, int context, int max_hole_radius, int multiple);
 
 }  // namespace pconv
