@@ -108,6 +108,10 @@ Run add_train_command(CLI::App& root) {
   cmd->add_option("--w-perceptual", o->w_perceptual, "Weight of L_perceptual")->capture_default_str();
   cmd->add_option("--w-style", o->w_style, "Weight of L_style_out and of L_style_comp")->capture_default_str();
   cmd->add_option("--w-tv", o->w_tv, "Weight of L_tv")->capture_default_str();
+  cmd->add_option("--w-chroma", o->w_chroma,
+                  "Weight of L_chroma, the L1 of chroma gradients against the photo's in the hole (not in the paper: "
+                  "keeps texture terms from drawing colour blotches); 0 = none")
+      ->capture_default_str();
   cmd->add_option("--w-adversarial", o->w_adversarial,
                   "Weight of the adversarial term (a PatchGAN critic trained alongside); 0 = none")
       ->capture_default_str();

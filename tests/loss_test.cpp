@@ -64,6 +64,43 @@ TEST(InpaintingLoss, TotalVariationByHandAndOnlyOnTheDilatedHole) {
   EXPECT_EQ(loss(out, gt, mask).tv.item<double>(), 0.0);
 }
 
+TEST(InpaintingLoss, ChromaByHand) {
+  // Pure red: Cb = −0.168736, Cr = 0.5; grey has no chroma.
+  const auto red = torch::tensor({1.0f, 0.0f, 0.0f}).view({1, 3, 1, 1});
+  const auto c = chroma(red).flatten();
+  EXPECT_NEAR(c[0].item<double>(), -0.168736, 1e-6);
+  EXPECT_NEAR(c[1].item<double>(), 0.5, 1e-6);
+  EXPECT_NEAR(chroma(torch::full({1, 3, 2, 2}, 0.7)).abs().max().item<double>(), 0.0, 1e-6);
+}
+
+TEST(InpaintingLoss, ChromaTermPricesColourDetailNotBrightness) {
+  auto mask = torch::ones({1, 1, 1, 4});
+  mask[0][0][0][1] = 0;  // P: pixels 0-2
+  const auto gt = torch::full({1, 3, 1, 4}, 0.5);
+  const InpaintingLoss loss(InpaintingLossOptions().chroma(2.0));
+  EXPECT_FALSE(InpaintingLoss()(gt, gt, mask).chroma.defined()) << "off unless weighted";
+
+  // A brighter hole pixel: texture in brightness, free of the chroma term.
+  auto brighter = gt.clone();
+  brighter.index_put_({0, Slice(), 0, 1}, 0.8);
+  EXPECT_NEAR(loss(brighter, gt, mask).chroma.item<double>(), 0.0, 1e-6);
+
+  // A bluer hole pixel (+0.3 in B): Cb +0.15, Cr −0.0243936, each across two neighbour pairs in P;
+  // over the 2 · 4 chroma elements.
+  auto bluer = gt.clone();
+  bluer[0][2][0][1] = 0.8;
+  const auto t = loss(bluer, gt, mask);
+  const double expected = 2 * (0.15 + 0.3 * 0.081312) / 8;
+  EXPECT_NEAR(t.chroma.item<double>(), expected, 1e-6);
+  EXPECT_NEAR(t.total.item<double>(),
+              t.valid.item<double>() + 6 * t.hole.item<double>() + 0.1 * t.tv.item<double>() + 2.0 * expected, 1e-6);
+
+  // Its gradient reaches the hole's pixels.
+  auto out = bluer.clone().requires_grad_(true);
+  loss(out, gt, mask).chroma.backward();
+  EXPECT_GT(out.grad().index({0, Slice(), 0, 1}).abs().sum().item<double>(), 0.0);
+}
+
 TEST(InpaintingLoss, GramMatrixByHand) {
   const auto f = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 2, 1, 2});
   const auto g = gram_matrix(f);

@@ -7,7 +7,7 @@ std::map<std::string, double> LossTerms::values() const {
   std::map<std::string, double> out;
   const std::pair<const char*, const torch::Tensor*> all[] = {
       {"total", &total},         {"valid", &valid},           {"hole", &hole}, {"perceptual", &perceptual},
-      {"style_out", &style_out}, {"style_comp", &style_comp}, {"tv", &tv}};
+      {"style_out", &style_out}, {"style_comp", &style_comp}, {"tv", &tv},     {"chroma", &chroma}};
   for (const auto& [name, t] : all)
     if (t->defined()) out[name] = t->item<double>();
   return out;
@@ -47,6 +47,17 @@ torch::Tensor total_variation(const torch::Tensor& image, const torch::Tensor& r
   return (dx.sum() + dy.sum()) / static_cast<double>(image.numel());
 }
 
+torch::Tensor chroma(const torch::Tensor& rgb) {
+  const torch::Tensor weights =
+      torch::tensor({-0.168736f, -0.331264f, 0.5f, 0.5f, -0.418688f, -0.081312f}, rgb.options()).view({2, 3, 1, 1});
+  return F::conv2d(rgb, weights);
+}
+
+torch::Tensor chroma_gradient_error(const torch::Tensor& image, const torch::Tensor& target,
+                                    const torch::Tensor& region) {
+  return total_variation(chroma(image - target), region);
+}
+
 LossTerms InpaintingLoss::operator()(const torch::Tensor& output, const torch::Tensor& target,
                                      const torch::Tensor& mask) const {
   LossTerms t;
@@ -56,8 +67,13 @@ LossTerms InpaintingLoss::operator()(const torch::Tensor& output, const torch::T
   t.hole = (hole * (output - target)).abs().mean();
   t.composite = mask * target + hole * output;
   const torch::Tensor& comp = t.composite;
-  t.tv = total_variation(comp, dilated_hole(mask));
+  const torch::Tensor p = dilated_hole(mask);
+  t.tv = total_variation(comp, p);
   t.total = options_.valid() * t.valid + options_.hole() * t.hole + options_.tv() * t.tv;
+  if (options_.chroma() > 0) {
+    t.chroma = chroma_gradient_error(comp, target, p);
+    t.total = t.total + options_.chroma() * t.chroma;
+  }
   if (!uses_features()) return t;
 
   const auto f_out = features_->forward(output);

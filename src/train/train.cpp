@@ -94,7 +94,8 @@ class TrainingRun {
                       .hole(o_.w_hole)
                       .perceptual(o_.w_perceptual)
                       .style(o_.w_style)
-                      .tv(o_.w_tv),
+                      .tv(o_.w_tv)
+                      .chroma(o_.w_chroma),
                   make_features());
     optimizer_.emplace(net_->parameters(), torch::optim::AdamOptions(o_.lr));
     if (o_.w_adversarial > 0) {
@@ -354,16 +355,17 @@ class TrainingRun {
   }
 
   std::string loss_description() const {
-    const std::string adversarial = o_.w_adversarial > 0 ? " + adversarial (PatchGAN hinge)" : "";
-    if (!o_.vgg.empty()) return "paper: valid + hole + perceptual + style + tv" + adversarial;
-    if (o_.random_features) return "random features: valid + hole + perceptual + style + tv" + adversarial;
-    return "pixel: valid + hole + tv" + adversarial;
+    const std::string extra = std::string(o_.w_chroma > 0 ? " + chroma" : "") +
+                              (o_.w_adversarial > 0 ? " + adversarial (PatchGAN hinge)" : "");
+    if (!o_.vgg.empty()) return "paper: valid + hole + perceptual + style + tv" + extra;
+    if (o_.random_features) return "random features: valid + hole + perceptual + style + tv" + extra;
+    return "pixel: valid + hole + tv" + extra;
   }
 
   json training_summary() const {
     json summary = {
         {"loss", loss_description()},
-        {"weights", {{"valid", o_.w_valid}, {"hole", o_.w_hole}, {"tv", o_.w_tv}}},
+        {"weights", {{"valid", o_.w_valid}, {"hole", o_.w_hole}, {"tv", o_.w_tv}, {"chroma", o_.w_chroma}}},
         {"iterations", step_},
         {"batch_size", o_.batch_size * world_},
         {"ranks", world_},

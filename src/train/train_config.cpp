@@ -36,6 +36,7 @@ void for_each_setting(Options& o, Visit&& v) {
   v("w_perceptual", o.w_perceptual);
   v("w_style", o.w_style);
   v("w_tv", o.w_tv);
+  v("w_chroma", o.w_chroma);
   v("w_adversarial", o.w_adversarial);
   v("d_lr", o.d_lr);
   v("d_width", o.d_width);
@@ -139,7 +140,8 @@ void TrainOptions::check() const {
     throw OptionError("feature_input", feature_input, "applies to random_features only", {"random_features"});
   for (const auto& [field, weight] :
        {std::pair{"w_valid", w_valid}, std::pair{"w_hole", w_hole}, std::pair{"w_perceptual", w_perceptual},
-        std::pair{"w_style", w_style}, std::pair{"w_tv", w_tv}, std::pair{"w_adversarial", w_adversarial}})
+        std::pair{"w_style", w_style}, std::pair{"w_tv", w_tv}, std::pair{"w_chroma", w_chroma},
+        std::pair{"w_adversarial", w_adversarial}})
     if (!(weight >= 0) || !std::isfinite(weight))
       throw OptionError(field, to_string(weight), "must be a finite number, 0 or more");
   if (!(d_lr > 0)) throw OptionError("d_lr", to_string(d_lr), "must be positive");

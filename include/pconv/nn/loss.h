@@ -9,6 +9,12 @@
 // (random_features.h) where no ImageNet weights can be had; Gram matrices are scaled by
 // 1/(C·H·W). TV is the L1 of neighbour differences of I_comp over P, the 1-pixel dilation of the
 // hole. Without a feature extractor the loss is the pixel-space one: valid + hole + TV.
+//
+// Not in the paper, off unless weighted: L_chroma, the L1 of the difference between I_comp's and
+// the ground truth's chroma gradients over P (chroma_gradient_error). The texture terms, even on
+// grey features, make the network draw its detail with uneven gains per channel, which shows as
+// colour blotches; this term prices chroma detail the photo does not have, and leaves brightness
+// detail to the texture terms.
 #include <torch/torch.h>
 
 #include <map>
@@ -26,10 +32,12 @@ struct InpaintingLossOptions {
   /// Weight of L_style_out and of L_style_comp each.
   TORCH_ARG(double, style) = 120.0;
   TORCH_ARG(double, tv) = 0.1;
+  /// Weight of L_chroma; 0: not computed.
+  TORCH_ARG(double, chroma) = 0.0;
 };
 
 struct LossTerms {
-  torch::Tensor total, valid, hole, perceptual, style_out, style_comp, tv;
+  torch::Tensor total, valid, hole, perceptual, style_out, style_comp, tv, chroma;
   /// I_comp, for terms computed outside the loss (the adversarial one).
   torch::Tensor composite;
   /// Every term as a number, for logs ("total", "valid", ...); terms not computed are left out.
@@ -59,6 +67,15 @@ torch::Tensor gram_matrix(const torch::Tensor& features);
 /// L1 of horizontal and vertical neighbour differences of `image` over pairs that both lie in
 /// `region` (N,1,H,W), divided by the number of elements of `image`.
 torch::Tensor total_variation(const torch::Tensor& image, const torch::Tensor& region);
+
+/// Chroma of RGB images (N,3,H,W): (N,2,H,W), Cb and Cr of BT.601 without their offset.
+torch::Tensor chroma(const torch::Tensor& rgb);
+
+/// L1 of the difference between the chroma gradients of `image` and `target` over neighbour pairs
+/// in `region`, divided by the number of chroma elements: total_variation of their chroma's
+/// difference, as both are linear.
+torch::Tensor chroma_gradient_error(const torch::Tensor& image, const torch::Tensor& target,
+                                    const torch::Tensor& region);
 
 /// P: the hole (1 − mask) dilated by one pixel (3×3), as (N,1,H,W).
 torch::Tensor dilated_hole(const torch::Tensor& mask);

@@ -42,6 +42,7 @@ struct TrainOptions {
   std::string feature_input = "rgb";  ///< what the random features read: rgb, luma or grey (nn/random_features.h)
   bool pixel_loss = false;            ///< train without them: valid + hole + TV only
   double w_valid = 1.0, w_hole = 6.0, w_perceptual = 0.05, w_style = 120.0, w_tv = 0.1;
+  double w_chroma = 0.0;       ///< weight of L_chroma (nn/loss.h); 0: not computed
   double w_adversarial = 0.0;  ///< weight of the PatchGAN hinge term; 0: no critic
   double d_lr = 2e-4;          ///< the critic's learning rate
   int64_t d_width = 16;        ///< the critic's first-layer channels (pix2pix: 64; 16 keeps a CPU step cheap)
