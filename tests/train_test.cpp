@@ -203,30 +203,34 @@ TEST(Train, Bf16StepsTrainAndResumeExactly) {
 }
 
 TEST(Train, TextureLossesResumeExactly) {
-  // Random-feature perceptual and style terms and the adversarial critic: the critic's weights,
-  // power-iteration estimates and optimizer resume with the rest, so the split run equals the
-  // straight one bit for bit.
+  // Random-feature perceptual and style terms (on grey), the chroma term and the adversarial
+  // critic: the critic's weights, power-iteration estimates and optimizer resume with the rest, so
+  // the split run equals the straight one bit for bit.
   test::TempDir dir;
   test::write_photos(dir / "photos", 4, 64, 48);
   TrainOptions o = tiny(dir);
   o.pixel_loss = false;
   o.random_features = true;
   o.feature_seed = 7;
+  o.feature_input = "grey";
+  o.w_chroma = 5;
   o.w_adversarial = 0.1;
   o.d_width = 8;
   o.log_every = 1;
   const auto [a, b] = train_straight_and_resumed(dir.path(), o);
   const auto metadata = nlohmann::json::parse(read_safetensors(b.model).metadata.at("pconv"));
   EXPECT_EQ(metadata["training"]["loss"],
-            "random features: valid + hole + perceptual + style + tv + adversarial (PatchGAN hinge)");
+            "random features: valid + hole + perceptual + style + tv + chroma + adversarial (PatchGAN hinge)");
   EXPECT_EQ(metadata["training"]["features"]["seed"], 7);
+  EXPECT_EQ(metadata["training"]["features"]["input"], "grey");
+  EXPECT_EQ(metadata["training"]["weights"]["chroma"], 5.0);
   EXPECT_EQ(metadata["training"]["weights"]["adversarial"], 0.1);
   // Every step logged the new terms, and the critic learned (its loss moved).
   std::ifstream in(dir / "split" / "metrics.jsonl");
   std::set<double> critic;
   for (std::string line; std::getline(in, line);) {
     const auto loss = nlohmann::json::parse(line).at("loss");
-    for (const char* term : {"perceptual", "style_out", "style_comp", "adversarial", "critic"})
+    for (const char* term : {"perceptual", "style_out", "style_comp", "chroma", "adversarial", "critic"})
       EXPECT_TRUE(loss.contains(term)) << term << " in " << line;
     critic.insert(loss.at("critic").get<double>());
   }
