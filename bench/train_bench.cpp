@@ -2,7 +2,8 @@
 // samples/s with the full loss (VGG-16 perceptual + style; random VGG weights, the speed is the
 // same) and with the pixel loss, fed by the real data pipeline (JPEG photos decoded, cropped and
 // masked on worker threads), and the share of the step time spent waiting for data; and in memory
-// with the forward pass in bf16 under autocast (pconv train --precision bf16).
+// with the forward pass in bf16 under autocast (pconv train --precision bf16), and with the
+// network's weights and activations channels-last (NHWC), which the trainer does not use.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -44,11 +45,13 @@ void BM_TrainStep256(benchmark::State& state) {
   const bool full_loss = state.range(0) == 1;
   const bool pipeline = state.range(1) == 1;  // 0: one batch made in memory, as the Python script does
   const torch::Dtype precision = state.range(2) == 1 ? torch::kBFloat16 : torch::kFloat32;  // pconv train --precision
+  const bool channels_last = state.range(3) == 1;
   const int batch = 4, size = 256;
   pconv::set_threads(0);
   torch::manual_seed(0);
   pconv::PConvUNet net(pconv::PConvUNetOptions().depth(7));
   net->train();
+  net->set_channels_last(channels_last);
   std::shared_ptr<pconv::FeatureExtractor> vgg;
   if (full_loss) {
     vgg = pconv::VGG16Features().ptr();
@@ -85,20 +88,23 @@ void BM_TrainStep256(benchmark::State& state) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   state.SetLabel(std::string(full_loss ? "full loss (VGG-16)" : "pixel loss") +
                  (pipeline ? ", data pipeline" : ", batch in memory") +
-                 (precision == torch::kBFloat16 ? ", bf16" : ""));
+                 (precision == torch::kBFloat16 ? ", bf16" : "") + (channels_last ? ", channels-last" : ""));
   state.counters["samples_per_s"] =
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["data_wait_share"] = (loader.wait_seconds() - wait0) / seconds;
 }
 
 BENCHMARK(BM_TrainStep256)
-    ->ArgNames({"full_loss", "pipeline", "bf16"})
-    ->Args({0, 0, 0})
-    ->Args({0, 1, 0})
-    ->Args({1, 0, 0})
-    ->Args({1, 1, 0})
-    ->Args({0, 0, 1})
-    ->Args({1, 0, 1})
+    ->ArgNames({"full_loss", "pipeline", "bf16", "channels_last"})
+    ->Args({0, 0, 0, 0})
+    ->Args({0, 1, 0, 0})
+    ->Args({1, 0, 0, 0})
+    ->Args({1, 1, 0, 0})
+    ->Args({0, 0, 1, 0})
+    ->Args({1, 0, 1, 0})
+    ->Args({0, 0, 0, 1})
+    ->Args({1, 0, 0, 1})
+    ->Args({0, 0, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(4);

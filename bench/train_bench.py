@@ -4,6 +4,7 @@ build/release/bench/train_bench (same machine, same LibTorch: Debian's python3-t
     /usr/bin/python3 bench/train_bench.py        # apt-get install python3-torch first
     /usr/bin/python3 bench/train_bench.py --bf16 # the forward pass under torch.autocast in bf16,
                                                  # as `pconv train --precision bf16` runs it
+    /usr/bin/python3 bench/train_bench.py --channels-last  # weights and batch in NHWC
 """
 import os
 import sys
@@ -24,6 +25,10 @@ for full in [f for f in (False, True) if f or "--full-only" not in sys.argv][: 1
     image = torch.rand(batch, 3, size, size)
     mask = (torch.rand(batch, 1, size // 8, size // 8) > 0.25).float()
     mask = torch.nn.functional.interpolate(mask, scale_factor=8)
+    channels_last = "--channels-last" in sys.argv
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        image, mask = image.contiguous(memory_format=torch.channels_last), mask.contiguous(memory_format=torch.channels_last)
 
     bf16 = "--bf16" in sys.argv
 
@@ -41,5 +46,5 @@ for full in [f for f in (False, True) if f or "--full-only" not in sys.argv][: 1
     for _ in range(steps):
         step()
     dt = (time.perf_counter() - t0) / steps
-    print(f"python {'full loss (VGG-16)' if full else 'pixel loss'}{', bf16' if bf16 else ''}: "
+    print(f"python {'full loss (VGG-16)' if full else 'pixel loss'}{', bf16' if bf16 else ''}{', channels-last' if channels_last else ''}: "
           f"{dt * 1000:.0f} ms/step, {batch / dt:.3f} samples/s")
