@@ -51,6 +51,17 @@ TEST(PoissonBlend, ShiftedFillLandsOnThePhoto) {
   EXPECT_LT(cv::norm(quick - photo, cv::NORM_L1), 0.25 * cv::norm(fill - photo, cv::NORM_L1, hole));
 }
 
+TEST(PoissonBlend, InPlaceWritesTheSameHoleAndNothingElse) {
+  const cv::Mat photo = ramp({64, 48});
+  cv::Mat hole = cv::Mat::zeros(photo.size(), CV_8U);
+  cv::circle(hole, {30, 20}, 12, cv::Scalar(255), cv::FILLED);
+  const cv::Mat fill = photo + cv::Scalar::all(0.2);
+  cv::Mat in_place = fill.clone();
+  poisson_blend_into(in_place, photo, hole);
+  EXPECT_EQ(max_difference(in_place, poisson_blend(fill, photo, hole), three(hole)), 0.0);
+  EXPECT_EQ(max_difference(in_place, fill, three(hole == 0)), 0.0) << "outside the hole the fill stays";
+}
+
 TEST(PoissonBlend, HoleAtTheBorderAssumesNothingBeyondIt) {
   const cv::Mat photo = ramp({64, 64});
   cv::Mat hole = cv::Mat::zeros(photo.size(), CV_8U);

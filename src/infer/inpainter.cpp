@@ -213,7 +213,7 @@ cv::Mat Inpainter::inpaint(const cv::Mat& image, const cv::Mat& hole_in, const I
     tiles_done += region.tiles;
     if (options.poisson_blend) {
       const Timings::Scope scope(timings, "poisson blending");
-      filled = poisson_blend(filled, rgb, region_hole);
+      poisson_blend_into(filled, rgb, region_hole);  // only the hole is composited
     }
     const Timings::Scope scope(timings, "composite");
     cv::Mat target = result(region.rect);

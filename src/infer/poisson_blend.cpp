@@ -25,10 +25,16 @@ void axpy(std::vector<Pixel>& out, const std::vector<Pixel>& x, double s, const 
 
 cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& hole,
                       const PoissonBlendOptions& options) {
+  cv::Mat result = fill.clone();
+  poisson_blend_into(result, photo, hole, options);
+  photo.copyTo(result, hole == 0);
+  return result;
+}
+
+void poisson_blend_into(cv::Mat& fill, const cv::Mat& photo, const cv::Mat& hole, const PoissonBlendOptions& options) {
   CV_Assert(fill.type() == CV_32FC3 && photo.type() == CV_32FC3 && hole.type() == CV_8U);
   CV_Assert(fill.size() == photo.size() && hole.size() == photo.size());
-  cv::Mat result = photo.clone();
-  if (cv::countNonZero(hole) == 0) return result;
+  if (cv::countNonZero(hole) == 0) return;
 
   // x = fill + c inside the hole. For a hole pixel p with n neighbours in the image, of which
   // those outside the hole number n_out: n·c_p − Σ_hole c_q = Σ_outside photo_q − n_out·fill_p.
@@ -99,9 +105,9 @@ cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& 
     for (int x = 0; x < hole.cols; ++x)
       if (in_hole.at<uint8_t>(y, x)) {
         const int i = index.at<int>(y, x);
-        result.at<Pixel>(y, x) = clamp(i >= 0 ? fill.at<Pixel>(y, x) + c[i] : fill.at<Pixel>(y, x));
+        Pixel& v = fill.at<Pixel>(y, x);
+        v = clamp(i >= 0 ? v + c[i] : v);
       }
-  return result;
 }
 
 }  // namespace pconv

@@ -24,4 +24,9 @@ struct PoissonBlendOptions {
 cv::Mat poisson_blend(const cv::Mat& fill, const cv::Mat& photo, const cv::Mat& hole,
                       const PoissonBlendOptions& options = {});
 
+/// The same x written over `fill`'s hole pixels, in place; its other pixels are left as they are.
+/// For callers that only take the hole from the result: no second full-size image is made.
+void poisson_blend_into(cv::Mat& fill, const cv::Mat& photo, const cv::Mat& hole,
+                        const PoissonBlendOptions& options = {});
+
 }  // namespace pconv
