@@ -107,17 +107,19 @@ TEST(Mask, AlphaTransparencyIsHole) {
 }
 
 TEST(Image, CompositeChangesOnlyHolePixels) {
+  // Tall enough for several of composite_into's row bands, the hole across their boundaries.
+  const int width = 16, height = 600;
   for (int depth : {CV_8U, CV_16U})
     for (int channels : {1, 3, 4}) {
-      const cv::Mat original = test::test_image(16, 12, depth, channels);
-      const cv::Mat hole = test::rect_hole(16, 12, {3, 4, 5, 5});
+      const cv::Mat original = test::test_image(width, height, depth, channels);
+      const cv::Mat hole = test::rect_hole(width, height, {3, 250, 5, 300});
       cv::Mat image = original.clone();
-      composite_into(image, cv::Mat(12, 16, CV_32FC3, cv::Scalar(1, 0, 0)), hole);
+      composite_into(image, cv::Mat(height, width, CV_32FC3, cv::Scalar(1, 0, 0)), hole);
       cv::Mat diff;
       cv::compare(image.reshape(1), original.reshape(1), diff, cv::CMP_NE);
       const cv::Mat keep = hole == 0;
-      for (int y = 0; y < 12; ++y)
-        for (int x = 0; x < 16; ++x)
+      for (int y = 0; y < height; ++y)
+        for (int x = 0; x < width; ++x)
           for (int c = 0; c < channels; ++c) {
             const bool changed = diff.at<uint8_t>(y, x * channels + c) != 0;
             if (keep.at<uint8_t>(y, x)) {
@@ -127,11 +129,13 @@ TEST(Image, CompositeChangesOnlyHolePixels) {
               ASSERT_FALSE(changed) << "alpha changed";
             }
           }
-      if (channels == 3 && depth == CV_8U) {
-        EXPECT_EQ(image.at<cv::Vec3b>(5, 5), cv::Vec3b(0, 0, 255));
-      }
-      if (channels == 3 && depth == CV_16U) {
-        EXPECT_EQ(image.at<cv::Vec3w>(5, 5), cv::Vec3w(0, 0, 65535));
+      for (int y : {250, 255, 256, 511, 512, 549}) {
+        if (channels == 3 && depth == CV_8U) {
+          EXPECT_EQ(image.at<cv::Vec3b>(y, 5), cv::Vec3b(0, 0, 255)) << "row " << y;
+        }
+        if (channels == 3 && depth == CV_16U) {
+          EXPECT_EQ(image.at<cv::Vec3w>(y, 5), cv::Vec3w(0, 0, 65535)) << "row " << y;
+        }
       }
     }
 }

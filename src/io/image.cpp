@@ -182,8 +182,9 @@ cv::Mat rgb_float_to_bgr8(const cv::Mat& rgb) {
   return out;
 }
 
-void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
-  CV_Assert(rgb.type() == CV_32FC3 && rgb.size() == image.size() && hole.size() == image.size());
+namespace {
+// composite_into on one band of rows.
+void composite_rows(cv::Mat image, const cv::Mat& rgb, const cv::Mat& hole) {
   cv::Mat color;
   switch (image.channels()) {
     case 1:
@@ -209,6 +210,17 @@ void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
   cv::Mat converted;
   color.convertTo(converted, image.type(), full_scale(image.depth()));
   converted.copyTo(image, hole);
+}
+}  // namespace
+
+void composite_into(cv::Mat& image, const cv::Mat& rgb, const cv::Mat& hole) {
+  CV_Assert(rgb.type() == CV_32FC3 && rgb.size() == image.size() && hole.size() == image.size());
+  // In bands of rows, so that the conversions' temporaries stay small on a 12-megapixel region.
+  constexpr int kBand = 256;
+  for (int y = 0; y < image.rows; y += kBand) {
+    const cv::Range rows(y, std::min(y + kBand, image.rows));
+    composite_rows(image.rowRange(rows), rgb.rowRange(rows), hole.rowRange(rows));
+  }
 }
 
 }  // namespace pconv
