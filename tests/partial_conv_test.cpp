@@ -87,7 +87,9 @@ TEST_P(PartialConvReference, MatchesBruteForceFormula) {
 INSTANTIATE_TEST_SUITE_P(Configs, PartialConvReference,
                          ::testing::Values(Config{3, 4, 3, 1, 1, 1, true}, Config{3, 5, 7, 2, 3, 1, true},
                                            Config{4, 3, 5, 2, 2, 1, false}, Config{2, 3, 3, 1, 2, 2, true},
-                                           Config{5, 2, 3, 3, 0, 1, true}, Config{1, 1, 1, 1, 0, 1, true}));
+                                           Config{5, 2, 3, 3, 0, 1, true}, Config{1, 1, 1, 1, 0, 1, true},
+                                           // Padding beyond half the kernel: sum(M) by convolution, not pooling.
+                                           Config{2, 3, 3, 1, 2, 1, true}));
 
 TEST(PartialConv2d, SingleChannelMaskBroadcastsOverChannels) {
   torch::manual_seed(1);

@@ -1,5 +1,7 @@
 #include "pconv/infer/device.h"
 
+#include <dlfcn.h>
+
 #include <thread>
 
 #include "pconv/io/error.h"
@@ -53,6 +55,14 @@ void set_threads(int threads) {
                 " (this machine's cores)");
   const int n = threads > 0 ? threads : cores;
   torch::set_num_threads(n);
+  // LibTorch gives the convolutions of small maps (the deepest layers) to BLAS. OpenBLAS (Debian's)
+  // then wakes a thread pool of its own, which spins for a while after each call against the
+  // OpenMP threads running the next convolution: a tenth of a 512x512 pass on two cores. With one
+  // BLAS thread the cores stay LibTorch's; training steps measured the same either way. Looked up
+  // at run time, so builds on other BLAS libraries (MKL, which LibTorch sets itself) skip it.
+  using SetBlasThreads = void (*)(int);
+  // NOLINTNEXTLINE(*-reinterpret-cast): dlsym returns functions as void*
+  if (auto* openblas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) openblas(1);
 }
 
 }  // namespace pconv

@@ -36,6 +36,19 @@ void PartialConv2dImpl::pretty_print(std::ostream& stream) const {
          << ", bias=" << (options.bias() ? "true" : "false") << ")";
 }
 
+torch::Tensor PartialConv2dImpl::window_sum(const torch::Tensor& counts) const {
+  const int64_t k = options.kernel_size();
+  // A sum pool rather than a convolution with `window`: LibTorch runs small one-channel
+  // convolutions as im2col and BLAS, whose own thread pool then spins against the OpenMP threads
+  // of the next convolution (a tenth of a 512x512 pass on two cores). Pooling has no dilation and
+  // at most half a kernel of padding.
+  if (options.dilation() == 1 && 2 * options.padding() <= k)
+    return torch::avg_pool2d(counts, k, options.stride(), options.padding(), /*ceil_mode=*/false,
+                             /*count_include_pad=*/true, /*divisor_override=*/1);
+  return torch::conv2d(counts, window.to(counts.scalar_type()), {}, options.stride(), options.padding(),
+                       options.dilation());
+}
+
 std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::mask_update(const torch::Tensor& valid_channels) const {
   torch::NoGradGuard no_grad;
   // Not under autocast either, which would cast this convolution to bf16 in a bf16 training step.
@@ -43,8 +56,7 @@ std::tuple<torch::Tensor, torch::Tensor> PartialConv2dImpl::mask_update(const to
   // Counted in at least float whatever the network computes in: a window's count reaches
   // thousands, which bf16 (8 significant bits) would round. The channel counts themselves are exact.
   const auto dtype = valid_channels.scalar_type(), exact = torch::promote_types(dtype, torch::kFloat32);
-  const torch::Tensor valid = torch::conv2d(valid_channels.to(exact), window.to(exact), {}, options.stride(),
-                                            options.padding(), options.dilation());
+  const torch::Tensor valid = window_sum(valid_channels.to(exact));
   const double window_size = static_cast<double>(options.in_channels() * options.kernel_size() * options.kernel_size());
   // Counts are small integers, exact in float: 0.5 separates "no valid entry" from "some".
   const torch::Tensor new_mask = valid.gt(0.5).to(exact);

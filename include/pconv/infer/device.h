@@ -17,7 +17,8 @@ torch::Dtype parse_precision(const std::string& name, const torch::Device& devic
 /// "fp32", "bf16" or "fp16".
 std::string precision_name(torch::Dtype dtype);
 
-/// Sets LibTorch's intra-op threads; 0 means every core (LibTorch may default to fewer).
+/// Sets LibTorch's intra-op threads; 0 means every core (LibTorch may default to fewer). OpenBLAS,
+/// where it is the BLAS, gets one thread: its own pool would spin against LibTorch's.
 void set_threads(int threads);
 
 }  // namespace pconv

@@ -66,10 +66,13 @@ class PartialConv2dImpl : public torch::nn::Cloneable<PartialConv2dImpl> {
   /// The output mask and the re-weighting sum(1)/sum(M) (0 where sum(M) = 0), both (N,1,H',W').
   std::tuple<torch::Tensor, torch::Tensor> mask_update(const torch::Tensor& valid_channels) const;
 
+  /// sum(M): the box sum of a count map (N,1,H,W) over each window of the convolution.
+  torch::Tensor window_sum(const torch::Tensor& counts) const;
+
   PartialConv2dOptions options;
   torch::Tensor weight;
   torch::Tensor bias;
-  /// All-ones (1,1,k,k) kernel that box-sums the valid-channel count; a buffer so it follows .to().
+  /// All-ones (1,1,k,k) kernel for the box sums pooling cannot do (dilation); a buffer so it follows .to().
   torch::Tensor window;
 };
 TORCH_MODULE(PartialConv2d);
