@@ -92,13 +92,14 @@ namespace {
 // tensor that is written to gets private copies of the pages it writes, and the file is never
 // changed. The mapping lives as long as the last tensor on it, and each tensor gives its own pages
 // back when it goes, so that a model whose weights are copied into another layout one by one never
-// holds both copies whole.
+// holds both copies whole. Not populated up front: populating a writable private mapping breaks
+// copy-on-write for every page, which copies the whole file (50 ms for a paper-size model).
 class Mapping {
  public:
   Mapping(const std::string& where, uint64_t size) : size_(size) {
     const int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw Error(where + ": cannot open (" + std::strerror(errno) + ")");
-    data_ = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    data_ = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     const int mmap_errno = errno;
     ::close(fd);
     if (data_ == MAP_FAILED) throw Error(where + ": cannot map (" + std::strerror(mmap_errno) + ")");
