@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Run on a GPU machine that has PyTorch (LibTorch with CUDA inside), CMake, a C++17 compiler,
-# GoogleTest, nlohmann-json and CLI11 but no OpenCV: unpacks the packages of .gpu-debs/
+# Run on a GPU machine that has PyTorch (LibTorch with CUDA inside), CMake and a C++17 compiler but
+# no OpenCV (GoogleTest, nlohmann-json and CLI11 come in the packages too): unpacks the packages of .gpu-debs/
 # (scripts/gpu-debs.sh) into build/gpu-prefix and builds pconv into build/gpu without OpenCV's
-# image codecs (PCONV_OPENCV_CODECS=OFF). Afterwards `source build/gpu/env.sh` before running
+# image codecs (PCONV_OPENCV_CODECS=OFF), and of bench/ what needs neither them nor Google Benchmark
+# (peer_bench, which scripts/gpu-check.sh times the GPU with). Afterwards `source build/gpu/env.sh` before running
 # build/gpu/pconv or `ctest --test-dir build/gpu`. PCONV_CMAKE_ARGS adds configure arguments;
 # TORCH_CMAKE_PREFIX_PATH names LibTorch's CMake folder where python3 has no torch.
 set -euo pipefail
@@ -29,7 +30,7 @@ command -v ninja > /dev/null && generator=(-G Ninja)
 # CMAKE_POLICY_VERSION_MINIMUM: CMake 4 refuses the old minimum some of LibTorch's config files ask for.
 cmake -S . -B build/gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_PREFIX_PATH=$torch_cmake;$prefix/usr" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
-  -DPCONV_OPENCV_CODECS=OFF -DPCONV_BUILD_BENCHMARKS=OFF -DPCONV_USE_CCACHE=OFF \
+  -DPCONV_OPENCV_CODECS=OFF -DPCONV_USE_CCACHE=OFF \
   "-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}" ${PCONV_CMAKE_ARGS:-}
 cmake --build build/gpu -j"$(nproc)"
 echo "gpu-build: build/gpu/pconv built; source build/gpu/env.sh before running it"
