@@ -1,9 +1,11 @@
 // Inference as Inpainter runs it (batch-norm folded into the convolutions, channels-last memory
 // on the CPU) gives the network's output within float rounding, and the bundled model's output
 // stays what it was when these optimisations came in (tests/data/reference/, raw float32).
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "pconv/infer/device.h"
 #include "pconv/infer/inpainter.h"
@@ -120,6 +122,18 @@ TEST(Inference, PrecisionNamesAndTheirDevices) {
             "precision fp16: LibTorch has no half-precision convolution on the CPU; use bf16 there (or a CUDA device)");
   EXPECT_EQ(test::error_message([] { parse_precision("int8", torch::kCPU); }),
             "precision 'int8': expected fp32, bf16 or fp16");
+}
+
+TEST(Inference, SetThreadsLeavesOpenBlasOneThread) {
+  // LibTorch's own threads do the parallel work; OpenBLAS's pool spinning beside them cost a tenth
+  // of every pass on two cores (see set_threads).
+  using GetThreads = int (*)();
+  // NOLINTNEXTLINE(*-reinterpret-cast): dlsym returns functions as void*
+  const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (!get) GTEST_SKIP() << "the BLAS of this LibTorch is not OpenBLAS";
+  set_threads(0);
+  EXPECT_EQ(get(), 1);
+  EXPECT_EQ(torch::get_num_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
 }  // namespace
