@@ -56,7 +56,8 @@ nlohmann::json time_forward(int reps, torch::Dtype precision, const torch::Devic
   Model model = bench::paper_model();
   prepare_for_inference(model, device, precision);
   if (layout != "auto") {
-    if (layout != "nhwc" && layout != "nchw") throw std::runtime_error("layout '" + layout + "': expected nhwc or nchw");
+    if (layout != "nhwc" && layout != "nchw")
+      throw std::runtime_error("layout '" + layout + "': expected nhwc or nchw");
     model.net->set_channels_last(layout == "nhwc");
   }
   torch::manual_seed(1);
@@ -68,7 +69,8 @@ nlohmann::json time_forward(int reps, torch::Dtype precision, const torch::Devic
 
 nlohmann::json time_training(int reps, int batch, int size, const std::string& loss_name, torch::Dtype precision,
                              const torch::Device& device) {
-  if (loss_name != "pixel" && loss_name != "full") throw std::runtime_error("loss '" + loss_name + "': expected pixel or full");
+  if (loss_name != "pixel" && loss_name != "full")
+    throw std::runtime_error("loss '" + loss_name + "': expected pixel or full");
   torch::manual_seed(0);
   PConvUNet net(PConvUNetOptions().depth(7));
   net->to(device);
@@ -119,8 +121,9 @@ int main(int argc, char** argv) try {
   if (mode == "time" && argc >= 4 && argc <= 7) {
     set_threads(std::stoi(argv[3]));
     const torch::Device device = parse_device(arg(5, "cpu"));
-    std::cout << time_forward(std::stoi(argv[2]), parse_precision(arg(4, "fp32"), device), device, arg(6, "auto")).dump()
-              << std::endl;
+    std::cout
+        << time_forward(std::stoi(argv[2]), parse_precision(arg(4, "fp32"), device), device, arg(6, "auto")).dump()
+        << std::endl;
     return 0;
   }
   if (mode == "train" && argc >= 6 && argc <= 8) {
