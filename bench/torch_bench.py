@@ -64,7 +64,7 @@ def time_forward(mask_file, reps, precision, device, layout):
         return time_calls(reps, device, lambda: net(image, mask))
 
 
-def time_training(reps, batch, size, loss, precision, device):
+def time_training(reps, batch, size, loss, precision, device, channels_last=False):
     torch.manual_seed(0)
     net = PConvUNet(depth=7).to(device).train()
     vgg = VGG16Features().to(device).eval().requires_grad_(False) if loss == "full" else None
@@ -72,6 +72,9 @@ def time_training(reps, batch, size, loss, precision, device):
     image = torch.rand(batch, 3, size, size, device=device)
     mask = (torch.rand(batch, 1, size // 8, size // 8, device=device) > 0.25).float()
     mask = torch.nn.functional.interpolate(mask, scale_factor=8)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        image, mask = (t.contiguous(memory_format=torch.channels_last) for t in (image, mask))
     # No autocast object at all for fp32: PyTorch 1.13 refuses a disabled one of dtype float32 on the CPU.
     def autocast():
         return torch.autocast(device.type, dtype=DTYPES[precision]) if precision != "fp32" else contextlib.nullcontext()
