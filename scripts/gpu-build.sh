@@ -4,7 +4,8 @@
 # (scripts/gpu-debs.sh) into build/gpu-prefix and builds pconv into build/gpu without OpenCV's
 # image codecs (PCONV_OPENCV_CODECS=OFF), and of bench/ what needs neither them nor Google Benchmark
 # (peer_bench, which scripts/gpu-check.sh times the GPU with). Afterwards `source build/gpu/env.sh` before running
-# build/gpu/pconv or `ctest --test-dir build/gpu`. PCONV_CMAKE_ARGS adds configure arguments;
+# build/gpu/pconv or `ctest --test-dir build/gpu`. PCONV_CMAKE_ARGS adds configure arguments,
+# PCONV_BUILD_TARGETS limits the build to the targets it names;
 # TORCH_CMAKE_PREFIX_PATH names LibTorch's CMake folder where python3 has no torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +33,8 @@ cmake -S . -B build/gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_PREFIX_PATH=$torch_cmake;$prefix/usr" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   -DPCONV_OPENCV_CODECS=OFF -DPCONV_USE_CCACHE=OFF \
   "-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}" ${PCONV_CMAKE_ARGS:-}
-cmake --build build/gpu -j"$(nproc)"
+# PCONV_BUILD_TARGETS: only these targets (scripts/gpu-check.sh builds what it runs, to save minutes).
+targets=()
+[ -n "${PCONV_BUILD_TARGETS:-}" ] && read -r -a targets <<< "--target $PCONV_BUILD_TARGETS"
+cmake --build build/gpu -j"$(nproc)" "${targets[@]}"
 echo "gpu-build: build/gpu/pconv built; source build/gpu/env.sh before running it"
