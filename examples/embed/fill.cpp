@@ -2,6 +2,7 @@
 //   fill MODEL IMAGE MASK OUTPUT      (mask: white = hole)
 #include <iostream>
 
+#include "pconv/infer/device.h"
 #include "pconv/infer/inpainter.h"
 #include "pconv/io/error.h"
 #include "pconv/io/image.h"
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    pconv::set_threads(0);  // every core for LibTorch, one for OpenBLAS (whose own pool would compete)
     const pconv::Inpainter inpainter = pconv::Inpainter::from_file(argv[1]);
     const cv::Mat image = pconv::load_image(argv[2]);
     const cv::Mat hole = pconv::binarize_mask(pconv::load_image(argv[3])).hole;
