@@ -20,10 +20,8 @@
 #include "pconv/infer/device.h"
 #include "pconv/infer/inpainter.h"
 #include "pconv/io/files.h"
-#include "pconv/nn/loss.h"
-#include "pconv/nn/vgg16.h"
-#include "pconv/train/autocast.h"
 #include "stroke_mask.h"
+#include "train_step.h"
 
 using namespace pconv;
 
@@ -72,34 +70,12 @@ nlohmann::json time_training(int reps, int batch, int size, const std::string& l
   if (loss_name != "pixel" && loss_name != "full")
     throw std::runtime_error("loss '" + loss_name + "': expected pixel or full");
   torch::manual_seed(0);
-  PConvUNet net(PConvUNetOptions().depth(7));
-  net->to(device);
-  net->train();
-  std::shared_ptr<FeatureExtractor> vgg;
-  if (loss_name == "full") {
-    vgg = VGG16Features().ptr();
-    vgg->to(device);
-    vgg->eval();
-  }
-  const InpaintingLoss loss({}, vgg);
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(2e-4));
+  bench::TrainStep step(loss_name == "full", precision, device);
   const torch::Tensor image = torch::rand({batch, 3, size, size}, device);
   // Holes in 8×8 blocks, a quarter of them, as bench/train_bench.py makes them.
   const torch::Tensor mask = torch::upsample_nearest2d(
       (torch::rand({batch, 1, size / 8, size / 8}, device) > 0.25).to(torch::kFloat32), {size, size});
-  const auto step = [&] {
-    torch::Tensor out;
-    {
-      const Autocast autocast(device, precision);
-      out = net(image * 2 - 1, mask);
-    }
-    out = out.to(torch::kFloat32) * 0.5 + 0.5;
-    const auto terms = loss(out, image, mask);
-    opt.zero_grad();
-    terms.total.backward();
-    opt.step();
-  };
-  nlohmann::json out = time_calls(reps, device, step);
+  nlohmann::json out = time_calls(reps, device, [&] { step(image, mask); });
   out["samples_per_s"] = batch * 1000.0 / out["median_ms"].get<double>();
   return out;
 }

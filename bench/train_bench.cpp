@@ -15,11 +15,8 @@
 #include "pconv/data/masks.h"
 #include "pconv/data/photos.h"
 #include "pconv/infer/device.h"
-#include "pconv/nn/loss.h"
-#include "pconv/nn/unet.h"
-#include "pconv/nn/vgg16.h"
-#include "pconv/train/autocast.h"
 #include "pconv/train/batch_loader.h"
+#include "train_step.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -49,16 +46,7 @@ void BM_TrainStep256(benchmark::State& state) {
   const int batch = 4, size = 256;
   pconv::set_threads(0);
   torch::manual_seed(0);
-  pconv::PConvUNet net(pconv::PConvUNetOptions().depth(7));
-  net->train();
-  net->set_channels_last(channels_last);
-  std::shared_ptr<pconv::FeatureExtractor> vgg;
-  if (full_loss) {
-    vgg = pconv::VGG16Features().ptr();
-    vgg->eval();
-  }
-  const pconv::InpaintingLoss loss({}, vgg);
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(2e-4));
+  pconv::bench::TrainStep train_step(full_loss, precision, torch::kCPU, channels_last);
   auto gen = std::make_shared<pconv::MaskGenerator>(pconv::MaskGeneratorOptions(size, size), 1);
   pconv::BatchLoaderOptions data;
   data.batch_size = batch;
@@ -70,16 +58,7 @@ void BM_TrainStep256(benchmark::State& state) {
   const pconv::Batch fixed = loader.next();
   auto step = [&] {
     const pconv::Batch b = pipeline ? loader.next() : fixed;
-    torch::Tensor out;
-    {
-      const pconv::Autocast autocast(torch::kCPU, precision);
-      out = net(b.image * 2 - 1, b.mask);
-    }
-    out = out.to(torch::kFloat32) * 0.5 + 0.5;
-    const auto terms = loss(out, b.image, b.mask);
-    opt.zero_grad();
-    terms.total.backward();
-    opt.step();
+    train_step(b.image, b.mask);
   };
   step();  // warm-up
   const double wait0 = loader.wait_seconds();

@@ -128,7 +128,6 @@ TEST(Inference, SetThreadsLeavesOpenBlasOneThread) {
   // LibTorch's own threads do the parallel work; OpenBLAS's pool spinning beside them cost a tenth
   // of every pass on two cores (see set_threads).
   using GetThreads = int (*)();
-  // NOLINTNEXTLINE(*-reinterpret-cast): dlsym returns functions as void*
   const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (!get) GTEST_SKIP() << "the BLAS of this LibTorch is not OpenBLAS";
   set_threads(0);

@@ -61,7 +61,6 @@ void set_threads(int threads) {
   // BLAS thread the cores stay LibTorch's; training steps measured the same either way. Looked up
   // at run time, so builds on other BLAS libraries (MKL, which LibTorch sets itself) skip it.
   using SetBlasThreads = void (*)(int);
-  // NOLINTNEXTLINE(*-reinterpret-cast): dlsym returns functions as void*
   if (auto* openblas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) openblas(1);
 }
 
